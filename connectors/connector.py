@@ -1,0 +1,95 @@
+"""What a connector is: options and secrets models, auth, streams and partition discovery."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from connectors.http.classify import Classifier, classify_response
+from connectors.http.client import HttpClient
+from connectors.streams import Partition, StreamSpec
+
+
+class SourceOptions(BaseModel):
+    """Options every connector accepts; providers subclass and add theirs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str
+
+
+class SourceSecrets(BaseModel):
+    """Secrets are SecretStr: never shown by repr(), str() or model_dump_json()."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    identity: str | None = None
+    problems: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def credential_fingerprint(kind: str, base_url: str, secrets: SourceSecrets) -> str:
+    """A stable, non-reversible id of a credential, for rate budgets shared across workers."""
+    h = hashlib.sha256(f"{kind}|{base_url}".encode())
+    for name, value in sorted(secrets):
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        h.update(f"|{name}={raw}".encode())
+    return h.hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Connector:
+    """A provider, declared as data plus a few hooks.
+
+    ``discovery_stream`` names the source-level stream whose rows (of ``partition_entity``)
+    are the partitions; ``partition_of`` turns such a row into a :class:`Partition` (or None to
+    skip it, e.g. archived repositories when not wanted).
+    """
+
+    kind: str
+    options_model: type[SourceOptions]
+    secrets_model: type[SourceSecrets]
+    auth: Callable[[Any], httpx.Auth | None]
+    streams: Sequence[StreamSpec]
+    discovery_stream: str | None = None
+    partition_entity: str | None = None
+    partition_of: Callable[[Mapping[str, Any], Any], Partition | None] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    classify: Classifier = classify_response
+    check: Callable[[HttpClient, Any], Any] | None = None  # async (http, options) -> CheckResult
+    max_in_flight: int = 8
+    sandbox: str | None = None  # "module:factory" of the fake API, for `headwater sandbox`
+
+    def stream(self, name: str) -> StreamSpec:
+        for spec in self.streams:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"{self.kind} has no stream {name!r}")
+
+    def parse_options(self, options: Mapping[str, Any]) -> SourceOptions:
+        return self.options_model.model_validate(dict(options))
+
+    def parse_secrets(self, secrets: Mapping[str, Any]) -> SourceSecrets:
+        return self.secrets_model.model_validate(dict(secrets))
+
+
+def matches(partition: Partition, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    """Include/exclude glob patterns against the partition key or any of its names."""
+    names = (partition.key, *partition.names)
+
+    def hit(patterns: Sequence[str]) -> bool:
+        return any(fnmatch.fnmatchcase(n.lower(), p.lower()) for p in patterns for n in names)
+
+    if include and not hit(include):
+        return False
+    return not (exclude and hit(exclude))

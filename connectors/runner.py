@@ -1,0 +1,269 @@
+"""Run one stream for one partition: fetch pages, land raw, normalize, load with the cursor.
+
+This is the unit of work that pipelines schedule on Dask. ``run_source_sequentially`` runs a
+whole source one task at a time (tests, and the serial baseline of the benchmark).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pydantic
+
+from connectors.connector import Connector, matches
+from connectors.errors import ConnectorError, DataError
+from connectors.http.client import HttpClient
+from connectors.http.pagination import PageRequest, dig
+from connectors.store import Batch, Quarantined, TaskStore
+from connectors.streams import Partition, Row, StatusAction, StreamContext, StreamSpec
+
+log = logging.getLogger(__name__)
+
+NORMALIZE_ERRORS = (pydantic.ValidationError, DataError, KeyError, TypeError, ValueError, AttributeError)
+
+
+@dataclass
+class StreamResult:
+    records_fetched: int = 0
+    records_loaded: int = 0
+    quarantined: int = 0
+    pages: int = 0
+    not_modified: bool = False
+    partition_gone: bool = False
+    loaded_by_entity: dict[str, int] = field(default_factory=dict)
+    note: str | None = None
+
+
+def cursor_value(record: Mapping[str, Any], path: str) -> Any:
+    return dig(record, path)
+
+
+def normalize_records(spec: StreamSpec, records: list[Any], ctx: StreamContext) -> tuple[list[Row], list[Quarantined]]:
+    rows: list[Row] = []
+    bad: list[Quarantined] = []
+    for record in records:
+        try:
+            if not isinstance(record, Mapping):
+                raise DataError(f"expected an object, got {type(record).__name__}")
+            rows.extend(spec.normalize(record, ctx))
+        except NORMALIZE_ERRORS as exc:
+            reason = f"{spec.name}: {type(exc).__name__}: {exc}"
+            bad.append(Quarantined(payload=record, reason=reason[:4000]))
+    return rows, bad
+
+
+async def run_stream(
+    connector: Connector,
+    spec: StreamSpec,
+    ctx: StreamContext,
+    http: HttpClient,
+    store: TaskStore,
+    *,
+    full: bool = False,
+) -> StreamResult:
+    result = StreamResult()
+    cursor = None if full else store.read_cursor()
+    ctx.cursor = cursor
+    if spec.parent is None:
+        await _run_listing(spec, ctx, http, store, result, cursor=cursor, full=full)
+        gone_id = ctx.partition.values.get("external_id") if ctx.partition else None
+        if result.partition_gone and connector.partition_entity and gone_id is not None:
+            store.tombstone_now(connector.partition_entity, [str(gone_id)])
+    else:
+        await _run_children(spec, ctx, http, store, result, cursor=cursor, full=full)
+    result.loaded_by_entity = dict(store.loaded_by_entity)
+    return result
+
+
+async def _read_listing(
+    spec: StreamSpec,
+    ctx: StreamContext,
+    http: HttpClient,
+    *,
+    full: bool,
+    on_page: Any,
+) -> tuple[str, int]:
+    """Page through one listing, calling ``on_page(records, url)`` (async) for each page.
+
+    Returns ("ok"|"not_modified"|StatusAction, pages). ``on_page`` returns False to stop.
+    """
+    request: PageRequest | None = PageRequest(
+        url=ctx.fmt(spec.path),
+        params=spec.params(ctx),
+        json=spec.body(ctx) if spec.body else None,
+    )
+    paginator = spec.paginator()
+    first = True
+    pages = 0
+    while request is not None:
+        response = await http.request(
+            spec.method,
+            request.url,
+            params=request.params or None,
+            json=request.json,
+            conditional=spec.conditional and first and not full,
+            allow_status=spec.allow_status,
+            bucket=spec.bucket,
+            pace=spec.pace,
+        )
+        if response.status_code == 304:
+            return "not_modified", pages
+        if response.status_code in spec.allow_status:
+            action = spec.on_status(response.status_code, ctx) if spec.on_status else None
+            return action or StatusAction.EMPTY, pages
+        body = response.json()
+        records = dig(body, spec.records_path)
+        if records is None:
+            records = []
+        if not isinstance(records, list):
+            raise ConnectorError(
+                f"{spec.name}: expected a list at {spec.records_path or 'the body'}, got {type(records).__name__}"
+            )
+        pages += 1
+        keep_going = await on_page(records, str(response.request.url))
+        if keep_going is False:
+            break
+        request = paginator.next_request(request, response, body)
+        first = False
+    return "ok", pages
+
+
+async def _run_listing(
+    spec: StreamSpec,
+    ctx: StreamContext,
+    http: HttpClient,
+    store: TaskStore,
+    result: StreamResult,
+    *,
+    cursor: Mapping[str, Any] | None,
+    full: bool,
+) -> None:
+    watermark = (cursor or {}).get("value")
+    best = watermark
+    seen: set[str] = set()
+
+    async def on_page(records: list[Any], url: str) -> bool:
+        nonlocal best
+        stop = False
+        kept = records
+        if spec.cursor_field and spec.stop_at_cursor and watermark is not None:
+            kept = []
+            for r in records:
+                v = cursor_value(r, spec.cursor_field) if isinstance(r, Mapping) else None
+                if v is not None and str(v) < str(watermark):
+                    stop = True
+                    continue
+                kept.append(r)
+        rows, bad = normalize_records(spec, kept, ctx)
+        if spec.cursor_field:
+            for r in kept:
+                v = cursor_value(r, spec.cursor_field) if isinstance(r, Mapping) else None
+                if v is not None and (best is None or str(v) > str(best)):
+                    best = v
+        if spec.snapshot_entity:
+            seen.update(r.data["external_id"] for r in rows if r.entity == spec.snapshot_entity)
+        batch = Batch(rows=rows, raw=records, url=url, quarantined=bad)
+        if spec.cursor_field and spec.ascending and best is not None:
+            batch.cursor = {"value": best}
+        result.records_fetched += len(records)
+        result.quarantined += len(bad)
+        result.records_loaded += store.commit(batch)
+        return not stop
+
+    status, pages = await _read_listing(spec, ctx, http, full=full, on_page=on_page)
+    result.pages = pages
+    final = Batch(validators=dict(http.new_validators))
+    http.new_validators.clear()
+    if status == "not_modified":
+        result.not_modified = True
+    elif status == StatusAction.PARTITION_GONE:
+        result.partition_gone = True
+        result.note = (
+            f"{ctx.partition.key if ctx.partition else 'resource'} is gone or no longer accessible; tombstoned"
+        )
+    elif status == "ok":
+        if spec.cursor_field and best is not None:
+            final.cursor = {"value": best}
+        if spec.snapshot_entity:
+            where = spec.snapshot_where(ctx) if spec.snapshot_where else {}
+            final.tombstones.append((spec.snapshot_entity, where, seen))
+    store.commit(final)
+
+
+async def _run_children(
+    spec: StreamSpec,
+    ctx: StreamContext,
+    http: HttpClient,
+    store: TaskStore,
+    result: StreamResult,
+    *,
+    cursor: Mapping[str, Any] | None,
+    full: bool,
+) -> None:
+    assert spec.parent is not None
+    since_raw = (cursor or {}).get("value")
+    since = datetime.fromisoformat(since_raw) if isinstance(since_raw, str) else None
+    parents = store.parent_rows(spec.parent, ctx.partition, since)
+    chunk = spec.parent.chunk
+
+    async def one(parent: dict[str, Any]) -> tuple[list[Any], list[Row], list[Quarantined]]:
+        child_ctx = StreamContext(
+            tenant_id=ctx.tenant_id,
+            source_id=ctx.source_id,
+            options=ctx.options,
+            partition=ctx.partition,
+            parent=parent,
+            cursor=cursor,
+            run_id=ctx.run_id,
+            now=ctx.now,
+        )
+        raw: list[Any] = []
+        rows: list[Row] = []
+        bad: list[Quarantined] = []
+
+        async def on_page(records: list[Any], url: str) -> bool:
+            r, b = normalize_records(spec, records, child_ctx)
+            raw.extend(records)
+            rows.extend(r)
+            bad.extend(b)
+            return True
+
+        status, _ = await _read_listing(spec, child_ctx, http, full=full, on_page=on_page)
+        result.pages += 1
+        if status == "not_modified":
+            result.not_modified = True
+        return raw, rows, bad
+
+    for start in range(0, len(parents), chunk):
+        group = parents[start : start + chunk]
+        outcomes = await asyncio.gather(*(one(p) for p in group))
+        batch = Batch(url=f"{spec.name}[{len(group)} parents]")
+        for raw, rows, bad in outcomes:
+            batch.raw.extend(raw)
+            batch.rows.extend(rows)
+            batch.quarantined.extend(bad)
+        marks = [p[spec.parent.watermark] for p in group if p.get(spec.parent.watermark) is not None]
+        if marks:
+            batch.cursor = {"value": max(marks).isoformat()}
+        batch.validators = dict(http.new_validators)
+        http.new_validators.clear()
+        result.records_fetched += len(batch.raw)
+        result.quarantined += len(batch.quarantined)
+        result.records_loaded += store.commit(batch)
+
+
+def filter_partitions(
+    connector: Connector, rows: list[dict[str, Any]], options: Any, include: list[str], exclude: list[str]
+) -> list[Partition]:
+    assert connector.partition_of is not None
+    out: list[Partition] = []
+    for row in rows:
+        p = connector.partition_of(row, options)
+        if p is not None and matches(p, include, exclude):
+            out.append(p)
+    return sorted(out, key=lambda p: p.key)

@@ -1,0 +1,206 @@
+"""The database side of one stream task: cursors, validators, parents, and the batch commit.
+
+Everything a task writes for one page — normalized rows, the raw page, quarantined records,
+the advanced cursor and new ETags — goes in ONE transaction (:meth:`TaskStore.commit`), so a
+crash never loses a committed batch and never advances a cursor past unloaded data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.streams import ParentSpec, Partition, Row
+from storage import Database, model_for, tombstone, upsert_rows
+from storage.models import Cursor, HttpValidator, Quarantine, RawPage, utcnow
+
+
+@dataclass
+class Quarantined:
+    payload: Any
+    reason: str
+
+
+@dataclass
+class Batch:
+    rows: list[Row] = field(default_factory=list)
+    raw: list[Any] = field(default_factory=list)
+    url: str | None = None
+    quarantined: list[Quarantined] = field(default_factory=list)
+    cursor: dict[str, Any] | None = None
+    validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    tombstones: list[tuple[str, dict[str, Any], set[str]]] = field(default_factory=list)  # entity, where, keep
+
+
+def url_hash(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+class TaskStore:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        tenant_id: int,
+        source_id: int,
+        stream: str,
+        partition: str | None,
+        run_id: int | None = None,
+        task_run_id: int | None = None,
+        land_raw: bool = True,
+    ) -> None:
+        self.db = db
+        self.tenant_id = tenant_id
+        self.source_id = source_id
+        self.stream = stream
+        self.partition = partition
+        self.run_id = run_id
+        self.task_run_id = task_run_id
+        self.land_raw = land_raw
+        self.loaded_by_entity: Counter[str] = Counter()
+
+    # -- reads -------------------------------------------------------------------------
+    def read_cursor(self) -> dict[str, Any] | None:
+        with self.db.session() as s:
+            row = s.execute(
+                select(Cursor.value).where(
+                    Cursor.source_id == self.source_id,
+                    Cursor.stream == self.stream,
+                    Cursor.partition == (self.partition or ""),
+                )
+            ).scalar_one_or_none()
+        return dict(row) if row is not None else None
+
+    def validator(self, url: str) -> tuple[str | None, str | None] | None:
+        with self.db.session() as s:
+            hit = s.execute(
+                select(HttpValidator.etag, HttpValidator.last_modified).where(
+                    HttpValidator.source_id == self.source_id, HttpValidator.url_hash == url_hash(url)
+                )
+            ).first()
+        return (hit[0], hit[1]) if hit else None
+
+    def parent_rows(self, parent: ParentSpec, partition: Partition | None, since: Any) -> list[dict[str, Any]]:
+        model = model_for(parent.entity)
+        table = model.__table__  # type: ignore[attr-defined]
+        cols = [table.c[c] for c in dict.fromkeys(("external_id", parent.watermark, *parent.fields))]
+        cond = [
+            table.c.tenant_id == self.tenant_id,
+            table.c.source_id == self.source_id,
+            table.c.deleted_at.is_(None),
+        ]
+        if parent.partition_column and partition is not None:
+            cond.append(table.c[parent.partition_column] == partition.key)
+        for col, val in parent.where.items():
+            cond.append(table.c[col] == val)
+        if since is not None:
+            cond.append(table.c[parent.watermark] >= since)
+        with self.db.session() as s:
+            result = s.execute(select(*cols).where(*cond).order_by(table.c[parent.watermark], table.c.id))
+            return [dict(r._mapping) for r in result]
+
+    def live_rows(self, entity: str, where: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        model = model_for(entity)
+        table = model.__table__  # type: ignore[attr-defined]
+        cond = [
+            table.c.tenant_id == self.tenant_id,
+            table.c.source_id == self.source_id,
+            table.c.deleted_at.is_(None),
+        ]
+        for col, val in (where or {}).items():
+            cond.append(table.c[col] == val)
+        with self.db.session() as s:
+            return [dict(r._mapping) for r in s.execute(select(table).where(*cond).order_by(table.c.id))]
+
+    # -- the one write ---------------------------------------------------------------------
+    def commit(self, batch: Batch) -> int:
+        """Write one batch atomically; returns the number of normalized rows written."""
+        by_entity: dict[str, list[dict[str, Any]]] = {}
+        for row in batch.rows:
+            data = {**row.data, "tenant_id": self.tenant_id, "source_id": self.source_id}
+            by_entity.setdefault(row.entity, []).append(data)
+        written = 0
+        with self.db.session() as s:
+            for entity, rows in by_entity.items():
+                n = upsert_rows(s, entity, rows)
+                self.loaded_by_entity[entity] += n
+                written += n
+            for entity, where, keep in batch.tombstones:
+                tombstone(s, entity, tenant_id=self.tenant_id, source_id=self.source_id, keep=keep, where=where)
+            if self.land_raw and batch.raw:
+                s.add(
+                    RawPage(
+                        tenant_id=self.tenant_id,
+                        source_id=self.source_id,
+                        run_id=self.run_id,
+                        task_run_id=self.task_run_id,
+                        stream=self.stream,
+                        partition=self.partition,
+                        url=batch.url,
+                        records=batch.raw,
+                    )
+                )
+            for q in batch.quarantined:
+                s.add(
+                    Quarantine(
+                        tenant_id=self.tenant_id,
+                        source_id=self.source_id,
+                        run_id=self.run_id,
+                        task_run_id=self.task_run_id,
+                        stream=self.stream,
+                        partition=self.partition,
+                        payload=json.dumps(q.payload, default=str),
+                        reason=q.reason,
+                    )
+                )
+            if batch.cursor is not None:
+                self._save_cursor(s, batch.cursor)
+            for url, (etag, last_modified) in batch.validators.items():
+                self._save_validator(s, url, etag, last_modified)
+        return written
+
+    def tombstone_now(self, entity: str, external_ids: Sequence[str]) -> int:
+        with self.db.session() as s:
+            return tombstone(s, entity, tenant_id=self.tenant_id, source_id=self.source_id, external_ids=external_ids)
+
+    def _save_cursor(self, s: Session, value: dict[str, Any]) -> None:
+        part = self.partition or ""
+        row = s.execute(
+            select(Cursor).where(
+                Cursor.source_id == self.source_id, Cursor.stream == self.stream, Cursor.partition == part
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            s.add(
+                Cursor(
+                    tenant_id=self.tenant_id,
+                    source_id=self.source_id,
+                    stream=self.stream,
+                    partition=part,
+                    value=value,
+                )
+            )
+        else:
+            row.value = value
+            row.updated_at = utcnow()
+
+    def _save_validator(self, s: Session, url: str, etag: str | None, last_modified: str | None) -> None:
+        h = url_hash(url)
+        row = s.execute(
+            select(HttpValidator).where(HttpValidator.source_id == self.source_id, HttpValidator.url_hash == h)
+        ).scalar_one_or_none()
+        if row is None:
+            s.add(HttpValidator(source_id=self.source_id, url_hash=h, url=url, etag=etag, last_modified=last_modified))
+        else:
+            row.etag, row.last_modified, row.updated_at = etag, last_modified, utcnow()
+
+
+def distinct(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))

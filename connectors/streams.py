@@ -1,0 +1,132 @@
+"""Streams declared as data: what to fetch, how to page it, how to normalize it.
+
+A provider folder is mostly a list of :class:`StreamSpec`. What a table can't say goes into
+small hooks (``params``, ``normalize``, ``on_status``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from connectors.http.pagination import NoPaginator, Paginator
+from connectors.http.ratelimit import Pace
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A unit of fan-out inside a source: a repository, project, board, product or channel."""
+
+    key: str  # stable and unique within the source, e.g. "acme/api"
+    values: Mapping[str, Any] = field(default_factory=dict)  # for path templates, e.g. owner, repo
+    names: tuple[str, ...] = ()  # extra names include/exclude globs may match, e.g. "api"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One normalized row for the shared schema; tenant/source ids are added by the runner."""
+
+    entity: str
+    data: dict[str, Any]
+
+
+@dataclass
+class StreamContext:
+    """What hooks may look at. ``parent`` is the parent row for child streams."""
+
+    tenant_id: int
+    source_id: int
+    options: BaseModel
+    partition: Partition | None = None
+    parent: Mapping[str, Any] | None = None
+    cursor: Mapping[str, Any] | None = None
+    run_id: int | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def fmt(self, template: str) -> str:
+        values: dict[str, Any] = {}
+        if self.partition is not None:
+            values.update(self.partition.values)
+        if self.parent is not None:
+            values.update(self.parent)
+        values.update(self.options.model_dump())
+        return template.format(**values)
+
+
+@dataclass(frozen=True)
+class ParentSpec:
+    """A child stream iterates over rows already loaded by its parent stream.
+
+    The child's cursor is the parent ``watermark`` (e.g. pull_request.updated_at) it has
+    processed, so a failed child catches up on the next run without help from the parent.
+    """
+
+    entity: str  # parent entity kind, e.g. "pull_request"
+    fields: tuple[str, ...]  # parent columns available to the path template, e.g. ("number",)
+    partition_column: str | None = None  # parent column equal to the partition's key
+    watermark: str = "updated_at"
+    where: Mapping[str, Any] = field(default_factory=dict)  # extra equality filters on parent rows
+    chunk: int = 50  # parents fetched concurrently and committed together
+
+
+Normalizer = Callable[[Mapping[str, Any], StreamContext], Iterable[Row]]
+ParamsHook = Callable[[StreamContext], dict[str, Any]]
+StatusHook = Callable[[int, StreamContext], str | None]
+
+
+class StatusAction:
+    """What an allowed non-2xx status means for a stream (``on_status`` hook)."""
+
+    EMPTY = "empty"  # nothing to read (GitHub 409 on an empty repository)
+    PARTITION_GONE = "partition_gone"  # tombstone the partition (repo deleted or inaccessible)
+
+
+def _no_params(_ctx: StreamContext) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One stream of a connector.
+
+    * ``path`` is formatted with partition values, parent fields and options.
+    * ``records_path`` points at the list in the body (None: the body is the list).
+    * ``cursor_field`` names a record field (dotted) whose max value is the incremental cursor;
+      ``params`` receives the context (with ``ctx.cursor``) and applies it to the request.
+    * ``ascending``: records arrive oldest-first, so the cursor may advance with every page;
+      otherwise it advances only when the listing is complete. ``stop_at_cursor`` stops paging
+      at the first record older than the cursor (newest-first listings).
+    * ``snapshot_entity``: the listing is complete on every run, so live rows of that entity
+      not seen are tombstoned (repositories, channels, projects).
+    """
+
+    name: str
+    path: str
+    normalize: Normalizer
+    records_path: str | None = None
+    method: str = "GET"
+    params: ParamsHook = _no_params
+    body: ParamsHook | None = None
+    paginator: Callable[[], Paginator] = NoPaginator
+    partitioned: bool = True
+    parent: ParentSpec | None = None
+    depends_on: tuple[str, ...] = ()
+    cursor_field: str | None = None
+    ascending: bool = False
+    stop_at_cursor: bool = False
+    conditional: bool = True
+    snapshot_entity: str | None = None
+    snapshot_where: Callable[[StreamContext], dict[str, Any]] | None = None
+    allow_status: frozenset[int] = frozenset()
+    on_status: StatusHook | None = None
+    bucket: str = "default"
+    pace: Pace | None = None
+    entities: tuple[str, ...] = ()  # entity kinds this stream loads (documentation and metrics)
+
+    @property
+    def incremental(self) -> bool:
+        return self.cursor_field is not None or self.parent is not None

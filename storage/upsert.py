@@ -1,0 +1,140 @@
+"""Bulk, idempotent upserts of normalized rows on SQLite and PostgreSQL.
+
+Rules, enforced in SQL so that concurrent writers cannot race them:
+
+* the key is (tenant_id, source_id, external_id): a re-run never duplicates;
+* an older payload never overwrites a newer one: the update applies only when the
+  incoming provider ``updated_at`` is not older than the stored one;
+* a tombstoned row is not resurrected by accident: ``deleted_at`` is kept unless the
+  incoming payload was updated after the tombstone (the record really came back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import ENTITY_MODELS, EntityMixin, utcnow
+
+KEY_COLUMNS = ("tenant_id", "source_id", "external_id")
+# SQLite allows 32766 bound parameters per statement; stay well below on both databases.
+MAX_PARAMS = 30_000
+
+
+def model_for(entity: str) -> type[EntityMixin]:
+    try:
+        return ENTITY_MODELS[entity]
+    except KeyError:
+        raise ValueError(f"unknown entity kind {entity!r}; known: {', '.join(sorted(ENTITY_MODELS))}") from None
+
+
+def upsert_rows(session: Session, entity: str, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert or update ``rows`` of one entity kind; returns the number of rows written."""
+    if not rows:
+        return 0
+    model = model_for(entity)
+    table = model.__table__  # type: ignore[attr-defined]
+    now = utcnow()
+    # De-duplicate inside the batch (last one wins, unless older): ON CONFLICT cannot touch
+    # the same row twice in one statement.
+    by_key: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[c] for c in KEY_COLUMNS)
+        prev = by_key.get(key)
+        if prev is not None and _older(row.get("updated_at"), prev.get("updated_at")):
+            continue
+        by_key[key] = {**row, "ingested_at": now}
+    values = list(by_key.values())
+    columns = sorted({c for v in values for c in v})
+    unknown = [c for c in columns if c not in table.c]
+    if unknown:
+        raise ValueError(f"{entity}: unknown column(s) {unknown}")
+    for v in values:
+        for c in columns:
+            v.setdefault(c, _default(table, c))
+
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    per_stmt = max(1, MAX_PARAMS // max(1, len(columns)))
+    written = 0
+    for start in range(0, len(values), per_stmt):
+        chunk = values[start : start + per_stmt]
+        stmt = insert(table).values(chunk)
+        excluded = stmt.excluded
+        updates: dict[str, Any] = {c: excluded[c] for c in columns if c not in (*KEY_COLUMNS, "id", "deleted_at")}
+        updates["deleted_at"] = case(
+            (
+                and_(
+                    table.c.deleted_at.is_not(None),
+                    excluded.updated_at.is_not(None),
+                    excluded.updated_at > table.c.deleted_at,
+                ),
+                None,
+            ),
+            else_=table.c.deleted_at,
+        )
+        not_older = or_(
+            table.c.updated_at.is_(None),
+            excluded.updated_at.is_(None),
+            excluded.updated_at >= table.c.updated_at,
+        )
+        stmt = stmt.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=updates, where=not_older)
+        session.execute(stmt)
+        written += len(chunk)
+    return written
+
+
+def tombstone(
+    session: Session,
+    entity: str,
+    *,
+    tenant_id: int,
+    source_id: int,
+    external_ids: Iterable[str] | None = None,
+    keep: Iterable[str] | None = None,
+    where: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Mark rows deleted (never hard delete).
+
+    Either name the ``external_ids`` to tombstone, or give ``keep`` (the ids still present in a
+    complete listing) and every other live row matching ``where`` is tombstoned.
+    """
+    model = model_for(entity)
+    table = model.__table__  # type: ignore[attr-defined]
+    cond = [table.c.tenant_id == tenant_id, table.c.source_id == source_id, table.c.deleted_at.is_(None)]
+    for col, val in (where or {}).items():
+        cond.append(table.c[col] == val)
+    if external_ids is not None:
+        ids = list(external_ids)
+        if not ids:
+            return 0
+        cond.append(table.c.external_id.in_(ids))
+    elif keep is not None:
+        kept = set(keep)
+        live = session.execute(select(table.c.external_id).where(*cond)).scalars().all()
+        gone = [x for x in live if x not in kept]
+        if not gone:
+            return 0
+        cond.append(table.c.external_id.in_(gone))
+    else:
+        raise ValueError("tombstone() needs external_ids or keep")
+    result = session.execute(update(table).where(*cond).values(deleted_at=at or utcnow()))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _older(a: datetime | None, b: datetime | None) -> bool:
+    return a is not None and b is not None and a < b
+
+
+def _default(table: Any, column: str) -> Any:
+    col = table.c[column]
+    if col.default is not None and col.default.is_scalar:
+        return col.default.arg
+    if col.default is not None and col.default.is_callable:
+        return col.default.arg(None)
+    return None
