@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from connectors.http.classify import Classifier, classify_response
 from connectors.http.client import HttpClient
@@ -22,6 +22,14 @@ class SourceOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_url: str
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        url = httpx.URL(value)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"must be an http(s) URL such as https://api.example.com, got {value!r}")
+        return value.rstrip("/")
 
 
 class SourceSecrets(BaseModel):
