@@ -36,9 +36,10 @@ class Trigger(enum.StrEnum):
 
 class Run(Base):
     __tablename__ = "run"
-    # One active run per (tenant, source scope): active_key is set while the run is active and
-    # cleared when it ends; NULLs never collide, so the constraint is the coalescing lock.
-    __table_args__ = (UniqueConstraint("active_key"),)
+    # Coalescing, enforced by the database: per (tenant, source scope) at most one run waiting
+    # (queued_key set while SCHEDULED/PENDING) and one running (running_key set while RUNNING or
+    # RETRYING). Keys are cleared on leaving those states; NULLs never collide.
+    __table_args__ = (UniqueConstraint("queued_key"), UniqueConstraint("running_key"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
@@ -48,7 +49,8 @@ class Run(Base):
     state: Mapped[str] = mapped_column(String(16), default=State.SCHEDULED)
     full: Mapped[bool] = mapped_column(default=False)
     parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"), nullable=True)
-    active_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    queued_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    running_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -59,6 +61,7 @@ class Run(Base):
     tasks_total: Mapped[int] = mapped_column(Integer, default=0)
     tasks_failed: Mapped[int] = mapped_column(Integer, default=0)
     records_loaded: Mapped[int] = mapped_column(Integer, default=0)
+    celery_task_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class RunState(Base):
@@ -87,6 +90,8 @@ class TaskRun(Base):
     records_fetched: Mapped[int] = mapped_column(Integer, default=0)
     records_loaded: Mapped[int] = mapped_column(Integer, default=0)
     requests: Mapped[int] = mapped_column(Integer, default=0)
+    loaded_by_entity: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(nullable=True)

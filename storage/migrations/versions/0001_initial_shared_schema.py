@@ -39,9 +39,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=64), nullable=False),
         sa.Column("dedupe_key", sa.String(length=255), nullable=True),
         sa.Column(
-            "payload",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("delivered_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -76,19 +74,13 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column(
-            "options",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "options", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column(
-            "include",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "include", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column(
-            "exclude",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "exclude", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("secrets_encrypted", sa.Text(), nullable=False),
@@ -115,9 +107,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -145,9 +135,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -176,9 +164,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -205,9 +191,7 @@ def upgrade() -> None:
         sa.Column("committed_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("message", sa.Text(), nullable=True),
         sa.Column(
-            "parents",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "parents", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("additions", sa.Integer(), nullable=True),
         sa.Column("deletions", sa.Integer(), nullable=True),
@@ -219,9 +203,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -245,9 +227,7 @@ def upgrade() -> None:
         sa.Column("stream", sa.String(length=128), nullable=False),
         sa.Column("partition", sa.String(length=512), nullable=False),
         sa.Column(
-            "value",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "value", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("updated_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -290,9 +270,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -322,9 +300,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -352,9 +328,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -389,9 +363,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -441,9 +413,7 @@ def upgrade() -> None:
         sa.Column("partition", sa.String(length=512), nullable=True),
         sa.Column("url", sa.Text(), nullable=True),
         sa.Column(
-            "records",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "records", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("fetched_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -472,9 +442,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -506,9 +474,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -537,9 +503,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -565,7 +529,8 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("full", sa.Boolean(), nullable=False),
         sa.Column("parent_run_id", sa.Integer(), nullable=True),
-        sa.Column("active_key", sa.String(length=64), nullable=True),
+        sa.Column("queued_key", sa.String(length=64), nullable=True),
+        sa.Column("running_key", sa.String(length=64), nullable=True),
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("created_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("started_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -576,13 +541,15 @@ def upgrade() -> None:
         sa.Column("tasks_total", sa.Integer(), nullable=False),
         sa.Column("tasks_failed", sa.Integer(), nullable=False),
         sa.Column("records_loaded", sa.Integer(), nullable=False),
+        sa.Column("celery_task_id", sa.String(length=255), nullable=True),
         sa.ForeignKeyConstraint(["parent_run_id"], ["run.id"], name=op.f("fk_run_parent_run_id_run")),
         sa.ForeignKeyConstraint(
             ["source_id"], ["source.id"], name=op.f("fk_run_source_id_source"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenant.id"], name=op.f("fk_run_tenant_id_tenant"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_run")),
-        sa.UniqueConstraint("active_key", name=op.f("uq_run_active_key")),
+        sa.UniqueConstraint("queued_key", name=op.f("uq_run_queued_key")),
+        sa.UniqueConstraint("running_key", name=op.f("uq_run_running_key")),
     )
     with op.batch_alter_table("run", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_run_tenant_id"), ["tenant_id"], unique=False)
@@ -607,9 +574,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -638,9 +603,7 @@ def upgrade() -> None:
         sa.Column("project_external_id", sa.String(length=255), nullable=True),
         sa.Column("release_external_id", sa.String(length=255), nullable=True),
         sa.Column(
-            "labels",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "labels", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("story_points", sa.Double(), nullable=True),
         sa.Column("resolved_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -651,9 +614,7 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -684,23 +645,15 @@ def upgrade() -> None:
         sa.Column("ingested_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "extra",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "extra", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["source_id"],
-            ["source.id"],
-            name=op.f("fk_work_item_transition_source_id_source"),
-            ondelete="CASCADE",
+            ["source_id"], ["source.id"], name=op.f("fk_work_item_transition_source_id_source"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["tenant_id"],
-            ["tenant.id"],
-            name=op.f("fk_work_item_transition_tenant_id_tenant"),
-            ondelete="CASCADE",
+            ["tenant_id"], ["tenant.id"], name=op.f("fk_work_item_transition_tenant_id_tenant"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_work_item_transition")),
         sa.UniqueConstraint("tenant_id", "source_id", "external_id", name="uq_work_item_transition_key"),
@@ -730,15 +683,19 @@ def upgrade() -> None:
         sa.Column("stream", sa.String(length=128), nullable=False),
         sa.Column("partition", sa.String(length=512), nullable=True),
         sa.Column(
-            "depends_on",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "depends_on", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("records_fetched", sa.Integer(), nullable=False),
         sa.Column("records_loaded", sa.Integer(), nullable=False),
         sa.Column("requests", sa.Integer(), nullable=False),
+        sa.Column(
+            "loaded_by_entity",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("note", sa.Text(), nullable=True),
         sa.Column("created_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("started_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("ended_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -766,10 +723,7 @@ def upgrade() -> None:
         sa.Column("at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("message", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["task_run_id"],
-            ["task_run.id"],
-            name=op.f("fk_task_run_state_task_run_id_task_run"),
-            ondelete="CASCADE",
+            ["task_run_id"], ["task_run.id"], name=op.f("fk_task_run_state_task_run_id_task_run"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_task_run_state")),
     )

@@ -1,0 +1,48 @@
+"""Settings from HEADWATER_* environment variables, with the embedded defaults (ARCHITECTURE.md §3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Secrets are SecretStr: repr() and logs never show them."""
+
+    model_config = SettingsConfigDict(env_prefix="HEADWATER_", extra="ignore")
+
+    home: Path = Path(".headwater")
+    database_url: str | None = None
+    secret_key: SecretStr | None = None
+    admin_token: SecretStr | None = None
+    dask_address: str | None = None
+    dask_workers: int = 2
+    dask_threads: int = 16
+    broker_url: str | None = None
+    redis_url: str | None = None
+    alert_webhook_url: str | None = None
+    stale_after_hours: float = 24.0
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home.resolve() / 'headwater.db'}"
+
+    @property
+    def is_embedded_db(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def resolved_redis_url(self) -> str | None:
+        """Redis for shared rate budgets and locks: HEADWATER_REDIS_URL, else a redis:// broker."""
+        if self.redis_url:
+            return self.redis_url
+        if self.broker_url and self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        return None

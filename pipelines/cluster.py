@@ -1,0 +1,38 @@
+"""Dask: a LocalCluster started on demand, or the scheduler at HEADWATER_DASK_ADDRESS.
+
+The work is I/O bound (HTTP waits and small database commits), so a local cluster uses few
+worker *processes* (one per core) with many *threads* each: every thread runs one task's
+asyncio loop, and each task keeps several requests in flight. See docs/architecture.md for
+the measurement behind the defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def connect(address: str | None, *, workers: int = 2, threads: int = 16) -> Any:
+    """A ``distributed.Client``: to ``address`` if given, else to a new LocalCluster."""
+    from distributed import Client, LocalCluster
+
+    if address:
+        return Client(address, timeout=30)
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=threads,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.WARNING,
+        host="127.0.0.1",
+    )
+    return Client(cluster)
+
+
+def close(client: Any) -> None:
+    cluster = getattr(client, "cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()

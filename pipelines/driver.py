@@ -1,0 +1,326 @@
+"""The driver of one run: builds the tenant's task graph as it goes and executes it.
+
+Per source: a discovery task (repositories, projects, channels …) runs first; when it
+completes, the source's partitions are read and one task per (partition, stream) is created,
+each waiting for the tasks it depends on (child streams after their parents). A task whose
+dependency did not complete is CANCELLED with the reason; everything else keeps going. The
+run ends COMPLETED, or FAILED with how many tasks failed and why; a retry run re-executes only
+the failed tasks and their dependents.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from connectors.runtime import SourceRuntime, discovery_plan, partitions_of, plan_tasks
+from pipelines.runners import TaskRunner
+from pipelines.state import IllegalTransition, mark_stale_runs_crashed, set_run_state, set_task_state
+from storage import Database
+from storage.models import TERMINAL_STATES, Run, Source, State, TaskRun, utcnow
+from tenancy import Vault, runtime_for
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 2.0
+STALE_AFTER = timedelta(seconds=90)
+RETRYABLE = (State.FAILED, State.CRASHED, State.CANCELLED)
+
+
+def driver_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def driver_alive(run: Run) -> bool:
+    """Same host: is the driver's process still there? Other hosts: trust the heartbeat."""
+    if not run.driver:
+        return False
+    host, _, pid = run.driver.rpartition(":")
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_crashed_runs(db: Database) -> list[int]:
+    """Runs whose driver died are marked CRASHED (called whenever a driver starts)."""
+    with db.session() as s:
+        return mark_stale_runs_crashed(s, older_than=STALE_AFTER, driver_alive=driver_alive)
+
+
+@dataclass
+class _Graph:
+    tasks: dict[str, int] = field(default_factory=dict)  # key -> task_run id
+    deps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    state: dict[str, str] = field(default_factory=dict)
+    submitted: set[str] = field(default_factory=set)
+    key_of: dict[int, str] = field(default_factory=dict)
+    discovery: dict[str, SourceRuntime] = field(default_factory=dict)  # discovery key -> runtime
+
+
+class Driver:
+    def __init__(
+        self,
+        db: Database,
+        vault: Vault,
+        runner: TaskRunner,
+        *,
+        on_finished: Callable[[int], None] | None = None,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.vault = vault
+        self.runner = runner
+        self.on_finished = on_finished
+        self.on_progress = on_progress
+
+    # -- entry point ---------------------------------------------------------------------
+    def execute(self, run_id: int) -> str:
+        """Run ``run_id`` to a terminal state and return it. Raises IllegalTransition when
+        another run of the same scope is running (the caller re-queues)."""
+        recover_crashed_runs(self.db)
+        with self.db.session() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                raise LookupError(f"run {run_id} does not exist")
+            if State(run.state) in TERMINAL_STATES:
+                return run.state
+            if run.state in (State.RUNNING, State.RETRYING):
+                # Re-delivered (a worker died): the old attempt's unfinished tasks are crashed.
+                if run.driver and run.driver != driver_id() and driver_alive(run):
+                    return run.state
+                set_run_state(s, run, State.RETRYING, "resumed after its previous driver stopped")
+                for t in s.execute(select(TaskRun).where(TaskRun.run_id == run.id)).scalars():
+                    if State(t.state) not in TERMINAL_STATES:
+                        set_task_state(s, t, State.CRASHED, "its driver stopped", error_kind="CRASH")
+            else:
+                set_run_state(s, run, State.PENDING)
+            run.driver = driver_id()
+            set_run_state(s, run, State.RUNNING)
+            full, trigger, parent = run.full, run.trigger, run.parent_run_id
+            tenant_id, source_id = run.tenant_id, run.source_id
+        graph = _Graph()
+        try:
+            self._build(graph, run_id, tenant_id, source_id, trigger, parent)
+            self._loop(graph, run_id, full)
+        except Exception as exc:
+            log.exception("run %s: driver error", run_id)
+            return self._finish(run_id, graph, error=f"driver error: {type(exc).__name__}: {exc}")
+        return self._finish(run_id, graph)
+
+    # -- graph ---------------------------------------------------------------------------
+    def _sources(self, tenant_id: int, source_id: int | None) -> list[Source]:
+        with self.db.session() as s:
+            q = select(Source).where(Source.tenant_id == tenant_id, Source.enabled.is_(True))
+            if source_id is not None:
+                q = q.where(Source.id == source_id)
+            return list(s.execute(q.order_by(Source.id)).scalars())
+
+    def _add_task(
+        self,
+        graph: _Graph,
+        run_id: int,
+        source_id: int,
+        key: str,
+        stream: str,
+        partition: str | None,
+        deps: tuple[str, ...],
+    ) -> None:
+        with self.db.session() as s:
+            task = TaskRun(
+                run_id=run_id,
+                source_id=source_id,
+                key=key,
+                stream=stream,
+                partition=partition,
+                depends_on=list(deps),
+                state=State.SCHEDULED,
+            )
+            s.add(task)
+            s.flush()
+            set_task_state(s, task, State.SCHEDULED)
+            tid = task.id
+        graph.tasks[key] = tid
+        graph.key_of[tid] = key
+        graph.deps[key] = deps
+        graph.state[key] = State.SCHEDULED
+
+    def _build(
+        self, graph: _Graph, run_id: int, tenant_id: int, source_id: int | None, trigger: str, parent: int | None
+    ) -> None:
+        sources = {s.id: s for s in self._sources(tenant_id, source_id)}
+        if trigger == "retry" and parent is not None:
+            self._build_retry(graph, run_id, parent, sources)
+            return
+        for src in sources.values():
+            try:
+                rt = runtime_for(src, self.vault)
+            except Exception as exc:  # bad stored options/secrets: fail that source only
+                key = f"{src.id}:setup:-"
+                self._add_task(graph, run_id, src.id, key, "setup", None, ())
+                self._fail_now(graph, key, "CONFIG", f"source {src.id} ({src.kind}) cannot be read: {exc}")
+                continue
+            disc = discovery_plan(rt)
+            if disc is None:
+                self._expand(graph, run_id, rt)
+                continue
+            self._add_task(graph, run_id, src.id, disc.key, disc.stream, None, ())
+            graph.discovery[disc.key] = rt
+
+    def _build_retry(self, graph: _Graph, run_id: int, parent: int, sources: dict[int, Source]) -> None:
+        with self.db.session() as s:
+            old = list(s.execute(select(TaskRun).where(TaskRun.run_id == parent).order_by(TaskRun.id)).scalars())
+        redo = {t.key for t in old if State(t.state) in RETRYABLE}
+        # Dependents of what is redone are redone too (they read what it loads).
+        changed = True
+        while changed:
+            changed = False
+            for t in old:
+                if t.key not in redo and any(d in redo for d in t.depends_on):
+                    redo.add(t.key)
+                    changed = True
+        for t in old:
+            if t.key not in redo or t.source_id not in sources:
+                continue
+            src = sources[t.source_id]
+            deps = tuple(d for d in t.depends_on if d in redo)
+            self._add_task(graph, run_id, t.source_id, t.key, t.stream, t.partition, deps)
+            rt = runtime_for(src, self.vault)
+            disc = discovery_plan(rt)
+            if disc is not None and t.key == disc.key:
+                graph.discovery[t.key] = rt
+
+    def _expand(self, graph: _Graph, run_id: int, rt: SourceRuntime) -> None:
+        partitions = partitions_of(rt, self.db)
+        for plan in plan_tasks(rt, partitions):
+            if plan.key in graph.tasks:
+                continue
+            deps = tuple(d for d in plan.depends_on if d in graph.tasks)
+            self._add_task(
+                graph, run_id, rt.source_id, plan.key, plan.stream, plan.partition.key if plan.partition else None, deps
+            )
+
+    def _fail_now(self, graph: _Graph, key: str, kind: str, message: str) -> None:
+        with self.db.session() as s:
+            task = s.get(TaskRun, graph.tasks[key])
+            assert task is not None
+            set_task_state(s, task, State.FAILED, message, error_kind=kind)
+        graph.state[key] = State.FAILED
+        graph.submitted.add(key)
+
+    # -- execution -----------------------------------------------------------------------
+    def _loop(self, graph: _Graph, run_id: int, full: bool) -> None:
+        last_beat = 0.0
+        while True:
+            self._submit_ready(graph, full)
+            if not self.runner.busy and all(k in graph.submitted for k in graph.tasks):
+                break
+            for task_id, summary in self.runner.wait(timeout=HEARTBEAT_S):
+                key = graph.key_of[task_id]
+                state = str(summary.get("state"))
+                if state == "CRASHED":
+                    with self.db.session() as s:
+                        task = s.get(TaskRun, task_id)
+                        assert task is not None
+                        set_task_state(
+                            s,
+                            task,
+                            State.CRASHED,
+                            f"the worker running this task died: {summary.get('error')}",
+                            error_kind="CRASH",
+                        )
+                graph.state[key] = state
+                if key in graph.discovery and state == State.COMPLETED:
+                    self._expand(graph, run_id, graph.discovery[key])
+                if self.on_progress:
+                    self.on_progress(self._progress(graph))
+            now = time.monotonic()
+            if now - last_beat > HEARTBEAT_S:
+                last_beat = now
+                with self.db.session() as s:
+                    run = s.get(Run, run_id)
+                    if run is not None:
+                        run.heartbeat_at = utcnow()
+
+    def _submit_ready(self, graph: _Graph, full: bool) -> None:
+        for key, tid in graph.tasks.items():
+            if key in graph.submitted:
+                continue
+            dep_states = [graph.state.get(d) for d in graph.deps[key]]
+            bad = [d for d in graph.deps[key] if graph.state.get(d) in (State.FAILED, State.CRASHED, State.CANCELLED)]
+            if bad:
+                with self.db.session() as s:
+                    task = s.get(TaskRun, tid)
+                    assert task is not None
+                    set_task_state(s, task, State.CANCELLED, f"skipped: upstream task {bad[0]} did not complete")
+                graph.state[key] = State.CANCELLED
+                graph.submitted.add(key)
+                continue
+            if all(st == State.COMPLETED for st in dep_states):
+                with self.db.session() as s:
+                    task = s.get(TaskRun, tid)
+                    assert task is not None
+                    set_task_state(s, task, State.PENDING)
+                graph.state[key] = State.PENDING
+                graph.submitted.add(key)
+                # Discovery first, then parents before children: deeper tasks get lower priority.
+                self.runner.submit(tid, full=full, priority=10 - len(graph.deps[key]))
+
+    def _progress(self, graph: _Graph) -> dict[str, Any]:
+        states = Counter(graph.state.values())
+        done = sum(n for st, n in states.items() if st in {s.value for s in TERMINAL_STATES})
+        return {"total": len(graph.tasks), "done": done, "states": dict(states)}
+
+    def _finish(self, run_id: int, graph: _Graph, error: str | None = None) -> str:
+        with self.db.session() as s:
+            run = s.get(Run, run_id)
+            assert run is not None
+            tasks = list(s.execute(select(TaskRun).where(TaskRun.run_id == run_id)).scalars())
+            for t in tasks:
+                if State(t.state) not in TERMINAL_STATES:
+                    set_task_state(s, t, State.CRASHED, "the run ended before this task finished", error_kind="CRASH")
+            failed = [t for t in tasks if t.state != State.COMPLETED]
+            run.tasks_total = len(tasks)
+            run.tasks_failed = len(failed)
+            run.records_loaded = sum(t.records_loaded for t in tasks)
+            ok_sources = {t.source_id for t in tasks} - {t.source_id for t in failed}
+            for sid in ok_sources:
+                src = s.get(Source, sid)
+                if src is not None:
+                    src.last_success_at = utcnow()
+            if error is None and not failed:
+                state, message = State.COMPLETED, f"{len(tasks)} tasks completed"
+            else:
+                kinds = Counter(t.error_kind or t.state for t in failed)
+                first = next((t for t in failed if t.state == State.FAILED), failed[0] if failed else None)
+                why = ", ".join(f"{n} {k}" for k, n in kinds.most_common())
+                message = f"{len(failed)} of {len(tasks)} tasks did not complete ({why})"
+                if first is not None:
+                    message += f"; first: {first.stream} {first.partition or ''}: {first.message or first.state}"
+                if error:
+                    message = f"{error}; {message}"
+                state = State.FAILED
+            set_run_state(s, run, state, message[:4000])
+        if self.on_finished:
+            try:
+                self.on_finished(run_id)
+            except Exception:
+                log.exception("run %s: on_finished hook failed", run_id)
+        return state
+
+
+__all__ = ["Driver", "IllegalTransition", "recover_crashed_runs"]

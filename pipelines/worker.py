@@ -1,0 +1,164 @@
+"""What runs on a Dask worker: one task run, start to end, loading its own batches.
+
+``execute_task`` never raises for a task failure: it records the outcome (state, counts,
+error kind, message, traceback) in the database and returns a small summary. A worker
+process that dies mid-task leaves the task RUNNING; Dask reschedules it elsewhere (the task
+then records RETRYING -> RUNNING and finishes) or the driver marks it CRASHED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import socket
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from connectors.errors import ConfigError, ConnectorError, error_kind
+from connectors.http.ratelimit import InMemoryRateBudget, RateBudget, RedisRateBudget
+from connectors.runtime import SourceRuntime, open_http, partitions_of, run_task
+from connectors.store import TaskStore
+from connectors.streams import Partition
+from pipelines.state import set_task_state
+from storage import Database
+from storage.models import Source, State, TaskRun
+from tenancy import Vault, runtime_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker needs to reach the database; picklable, secrets hidden from repr."""
+
+    database_url: str
+    secret_key: SecretStr
+    redis_url: str | None = None
+    max_in_flight: int | None = None  # per task; 1 forces one request at a time (serial baseline)
+
+
+@dataclass
+class WorkerResources:
+    db: Database
+    vault: Vault
+    budget: RateBudget | None
+    redis_url: str | None
+
+
+@functools.lru_cache(maxsize=8)
+def resources(cfg: WorkerConfig) -> WorkerResources:
+    """Per-process resources for one configuration (connection pool, vault, rate budget)."""
+    budget: RateBudget | None = None if cfg.redis_url else InMemoryRateBudget()
+    return WorkerResources(Database(cfg.database_url), Vault(cfg.secret_key), budget, cfg.redis_url)
+
+
+def _budget(res: WorkerResources) -> tuple[RateBudget, Any]:
+    if res.budget is not None:
+        return res.budget, None
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(res.redis_url or "")
+    return RedisRateBudget(client), client
+
+
+def load_partition(task: TaskRun, rt: SourceRuntime, db: Database) -> Partition | None:
+    if task.partition is None:
+        return None
+    for p in partitions_of(rt, db):
+        if p.key == task.partition:
+            return p
+    # Filtered out or gone since planning: still run with what the key says.
+    return Partition(key=task.partition)
+
+
+def execute_task(cfg: WorkerConfig, task_run_id: int, full: bool = False) -> dict[str, Any]:
+    res = resources(cfg)
+    db = res.db
+    where = f"{socket.gethostname()}:{os.getpid()}"
+    with db.session() as s:
+        task = s.get(TaskRun, task_run_id)
+        if task is None:
+            return {"task_id": task_run_id, "state": "MISSING"}
+        if State(task.state) in (State.COMPLETED, State.FAILED, State.CANCELLED, State.CRASHED):
+            return {"task_id": task.id, "state": task.state, "records_loaded": task.records_loaded}
+        if task.state == State.RUNNING:  # a previous attempt's worker died
+            set_task_state(s, task, State.RETRYING, "re-executing after the previous worker stopped")
+        set_task_state(s, task, State.RUNNING, worker=where)
+        source = s.get(Source, task.source_id)
+        assert source is not None
+        run_id, stream = task.run_id, task.stream
+    try:
+        rt = runtime_for(source, res.vault)
+        partition = load_partition(task, rt, db)
+        result = asyncio.run(_run(rt, db, res, cfg, stream, partition, full, run_id, task_run_id))
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        kind = error_kind(exc)
+        message = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
+        with db.session() as s:
+            task = s.get(TaskRun, task_run_id)
+            assert task is not None
+            set_task_state(
+                s, task, State.FAILED, message[:4000], error_kind=str(kind), traceback=traceback.format_exc()
+            )
+            if isinstance(exc, ConfigError) and exc.status in (401, 403) and task.partition is None:
+                src = s.get(Source, task.source_id)
+                if src is not None:
+                    src.credentials_status = "invalid"
+        log.warning("task %s failed (%s): %s", task_run_id, kind, message)
+        return {"task_id": task_run_id, "state": "FAILED", "error_kind": str(kind)}
+    http_requests, stream_result = result
+    with db.session() as s:
+        task = s.get(TaskRun, task_run_id)
+        assert task is not None
+        set_task_state(
+            s,
+            task,
+            State.COMPLETED,
+            records_fetched=stream_result.records_fetched,
+            records_loaded=stream_result.records_loaded,
+            loaded_by_entity=stream_result.loaded_by_entity,
+            requests=http_requests,
+            note=stream_result.note,
+        )
+        if task.partition is None:
+            src = s.get(Source, task.source_id)
+            if src is not None and src.credentials_status != "valid":
+                src.credentials_status = "valid"
+    return {"task_id": task_run_id, "state": "COMPLETED", "records_loaded": stream_result.records_loaded}
+
+
+async def _run(
+    rt: SourceRuntime,
+    db: Database,
+    res: WorkerResources,
+    cfg: WorkerConfig,
+    stream: str,
+    partition: Partition | None,
+    full: bool,
+    run_id: int,
+    task_run_id: int,
+) -> tuple[int, Any]:
+    budget, closer = _budget(res)
+    store = TaskStore(db, tenant_id=rt.tenant_id, source_id=rt.source_id, stream=stream, partition=None)
+    try:
+        async with open_http(
+            rt, budget=budget, validator_lookup=store.validator, max_in_flight=cfg.max_in_flight
+        ) as http:
+            result = await run_task(rt, db, http, stream, partition, full=full, run_id=run_id, task_run_id=task_run_id)
+            return http.stats.requests, result
+    finally:
+        if closer is not None:
+            await closer.aclose()
+
+
+def task_rows(db: Database, run_id: int) -> list[TaskRun]:
+    with db.session() as s:
+        return list(s.execute(select(TaskRun).where(TaskRun.run_id == run_id)).scalars())
