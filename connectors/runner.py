@@ -69,6 +69,8 @@ async def run_stream(
     result = StreamResult()
     cursor = None if full else store.read_cursor()
     ctx.cursor = cursor
+    if spec.prepare is not None:
+        await spec.prepare(ctx, http)
     if spec.parent is None:
         await _run_listing(spec, ctx, http, store, result, cursor=cursor, full=full)
         gone_id = ctx.partition.values.get("external_id") if ctx.partition else None
@@ -109,7 +111,7 @@ async def _read_listing(
             conditional=spec.conditional and first and not full,
             allow_status=spec.allow_status,
             bucket=spec.bucket,
-            pace=spec.pace,
+            pace=spec.pace_for(ctx),
         )
         if response.status_code == 304:
             return "not_modified", pages
@@ -145,13 +147,24 @@ async def _run_listing(
 ) -> None:
     watermark = (cursor or {}).get("value")
     best = watermark
+    newest: Any = None  # stop_at_seen: the first record's cursor value
     seen: set[str] = set()
 
     async def on_page(records: list[Any], url: str) -> bool:
-        nonlocal best
+        nonlocal best, newest
         stop = False
         kept = records
-        if spec.cursor_field and spec.stop_at_cursor and watermark is not None:
+        if spec.cursor_field and spec.stop_at_seen:
+            kept = []
+            for r in records:
+                v = cursor_value(r, spec.cursor_field) if isinstance(r, Mapping) else None
+                if newest is None and v is not None:
+                    newest = v
+                if watermark is not None and v == watermark:
+                    stop = True
+                    break
+                kept.append(r)
+        elif spec.cursor_field and spec.stop_at_cursor and watermark is not None:
             kept = []
             for r in records:
                 v = cursor_value(r, spec.cursor_field) if isinstance(r, Mapping) else None
@@ -160,13 +173,17 @@ async def _run_listing(
                     continue
                 kept.append(r)
         rows, bad = normalize_records(spec, kept, ctx)
-        if spec.cursor_field:
+        if spec.cursor_field and not spec.stop_at_seen:
             for r in kept:
                 v = cursor_value(r, spec.cursor_field) if isinstance(r, Mapping) else None
                 if v is not None and (best is None or str(v) > str(best)):
                     best = v
         if spec.snapshot_entity:
-            seen.update(r.data["external_id"] for r in rows if r.entity == spec.snapshot_entity)
+            seen.update(
+                r.data["external_id"]
+                for r in rows
+                if r.entity == spec.snapshot_entity and r.data.get("deleted_at") is None
+            )
         batch = Batch(rows=rows, raw=records, url=url, quarantined=bad)
         if spec.cursor_field and spec.ascending and best is not None:
             batch.cursor = {"value": best}
@@ -187,12 +204,21 @@ async def _run_listing(
             f"{ctx.partition.key if ctx.partition else 'resource'} is gone or no longer accessible; tombstoned"
         )
     elif status == "ok":
-        if spec.cursor_field and best is not None:
+        if spec.stop_at_seen and newest is not None:
+            final.cursor = {"value": newest}
+        elif spec.cursor_field and best is not None and not spec.stop_at_seen:
             final.cursor = {"value": best}
         if spec.snapshot_entity:
             where = spec.snapshot_where(ctx) if spec.snapshot_where else {}
+            if spec.confirm_gone is not None:
+                live = {str(r["external_id"]) for r in store.live_rows(spec.snapshot_entity, where)}
+                missing = sorted(live - seen)
+                if missing:
+                    rows, alive = await spec.confirm_gone(missing, ctx, http)
+                    final.rows.extend(rows)
+                    seen |= alive
             final.tombstones.append((spec.snapshot_entity, where, seen))
-    store.commit(final)
+    result.records_loaded += store.commit(final)
 
 
 async def _run_children(
@@ -208,7 +234,9 @@ async def _run_children(
     assert spec.parent is not None
     since_raw = (cursor or {}).get("value")
     since = datetime.fromisoformat(since_raw) if isinstance(since_raw, str) else None
-    parents = store.parent_rows(spec.parent, ctx.partition, since)
+    all_parents = store.parent_rows(spec.parent, ctx.partition, since)
+    select = spec.parent.select
+    parents = [p for p in all_parents if select is None or select(p, ctx)]
     chunk = spec.parent.chunk
 
     async def one(parent: dict[str, Any]) -> tuple[list[Any], list[Row], list[Quarantined]]:
@@ -221,6 +249,7 @@ async def _run_children(
             cursor=cursor,
             run_id=ctx.run_id,
             now=ctx.now,
+            state=ctx.state,
         )
         raw: list[Any] = []
         rows: list[Row] = []
@@ -237,6 +266,11 @@ async def _run_children(
         result.pages += 1
         if status == "not_modified":
             result.not_modified = True
+        elif status == "ok" and spec.collect is not None:
+            try:
+                rows.extend(spec.collect([r for r in raw if isinstance(r, Mapping)], child_ctx))
+            except NORMALIZE_ERRORS as exc:
+                bad.append(Quarantined(payload=raw, reason=f"{spec.name}: {type(exc).__name__}: {exc}"[:4000]))
         return raw, rows, bad
 
     for start in range(0, len(parents), chunk):
@@ -255,6 +289,10 @@ async def _run_children(
         result.records_fetched += len(batch.raw)
         result.quarantined += len(batch.quarantined)
         result.records_loaded += store.commit(batch)
+    # Parents skipped by ``select`` still count as processed.
+    marks = [p[spec.parent.watermark] for p in all_parents if p.get(spec.parent.watermark) is not None]
+    if len(parents) < len(all_parents) and marks:
+        store.commit(Batch(cursor={"value": max(marks).isoformat()}))
 
 
 def filter_partitions(

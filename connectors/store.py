@@ -97,9 +97,10 @@ class TaskStore:
             table.c.deleted_at.is_(None),
         ]
         if parent.partition_column and partition is not None:
-            cond.append(table.c[parent.partition_column] == partition.key)
+            value = partition.values[parent.partition_value] if parent.partition_value else partition.key
+            cond.append(table.c[parent.partition_column] == value)
         for col, val in parent.where.items():
-            cond.append(table.c[col] == val)
+            cond.append(val(table) if callable(val) else table.c[col] == val)
         if since is not None:
             cond.append(table.c[parent.watermark] >= since)
         with self.db.session() as s:

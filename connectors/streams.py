@@ -6,15 +6,18 @@ small hooks (``params``, ``normalize``, ``on_status``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from connectors.http.pagination import NoPaginator, Paginator
 from connectors.http.ratelimit import Pace
+
+if TYPE_CHECKING:
+    from connectors.http.client import HttpClient
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class StreamContext:
     cursor: Mapping[str, Any] | None = None
     run_id: int | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    state: dict[str, Any] = field(default_factory=dict)  # filled by a stream's ``prepare`` hook
 
     def fmt(self, template: str) -> str:
         values: dict[str, Any] = {}
@@ -68,14 +72,23 @@ class ParentSpec:
     entity: str  # parent entity kind, e.g. "pull_request"
     fields: tuple[str, ...]  # parent columns available to the path template, e.g. ("number",)
     partition_column: str | None = None  # parent column equal to the partition's key
+    partition_value: str | None = None  # ...or to this entry of partition.values (e.g. "external_id")
     watermark: str = "updated_at"
-    where: Mapping[str, Any] = field(default_factory=dict)  # extra equality filters on parent rows
+    # extra filters on parent rows: column -> value (equality) or callable(table) -> SQL condition
+    where: Mapping[str, Any] = field(default_factory=dict)
     chunk: int = 50  # parents fetched concurrently and committed together
+    # a last filter in Python, with the task context (e.g. only issues whose embedded changelog
+    # was truncated); the cursor still advances over the parents it skips
+    select: Callable[[Mapping[str, Any], StreamContext], bool] | None = None
 
 
 Normalizer = Callable[[Mapping[str, Any], StreamContext], Iterable[Row]]
 ParamsHook = Callable[[StreamContext], dict[str, Any]]
 StatusHook = Callable[[int, StreamContext], str | None]
+PrepareHook = Callable[[StreamContext, "HttpClient"], Awaitable[None]]
+CollectHook = Callable[[list[Mapping[str, Any]], StreamContext], Iterable[Row]]
+# (ids live in the store but missing from a complete listing, ctx, http) -> (rows, ids still alive)
+ConfirmGoneHook = Callable[[list[str], StreamContext, "HttpClient"], Awaitable[tuple[list[Row], set[str]]]]
 
 
 class StatusAction:
@@ -101,7 +114,12 @@ class StreamSpec:
       otherwise it advances only when the listing is complete. ``stop_at_cursor`` stops paging
       at the first record older than the cursor (newest-first listings).
     * ``snapshot_entity``: the listing is complete on every run, so live rows of that entity
-      not seen are tombstoned (repositories, channels, projects).
+      not seen are tombstoned (repositories, channels, projects). ``confirm_gone`` may check
+      those ids first (a Jira issue moved to another project is not deleted).
+    * ``stop_at_seen``: newest-first listings without a date filter (Bitbucket commits): the
+      cursor is the ``cursor_field`` of the first record, and the next run stops at that record.
+    * ``prepare`` runs once per task before reading (e.g. discover Jira custom field ids into
+      ``ctx.state``); ``collect`` turns a child's whole listing into rows (sprint membership).
     """
 
     name: str
@@ -124,8 +142,16 @@ class StreamSpec:
     allow_status: frozenset[int] = frozenset()
     on_status: StatusHook | None = None
     bucket: str = "default"
-    pace: Pace | None = None
+    pace: Pace | Callable[[StreamContext], Pace | None] | None = None  # fixed, or chosen from options
     entities: tuple[str, ...] = ()  # entity kinds this stream loads (documentation and metrics)
+    prepare: PrepareHook | None = None  # async, once per task before the listing (fills ctx.state)
+    stop_at_seen: bool = False  # cursor = cursor_field of the newest record; stop there next time
+    collect: CollectHook | None = None  # child streams: rows from one parent's complete listing
+    confirm_gone: ConfirmGoneHook | None = None  # snapshot streams: re-check before tombstoning
+
+    def pace_for(self, ctx: StreamContext) -> Pace | None:
+        """The stream's pace; a callable pace depends on the source (e.g. Slack's app distribution)."""
+        return self.pace(ctx) if callable(self.pace) else self.pace
 
     @property
     def incremental(self) -> bool:

@@ -23,10 +23,11 @@ from typing import Any
 from sqlalchemy import select
 
 from connectors.runtime import SourceRuntime, discovery_plan, partitions_of, plan_tasks
+from headwater.logs import log_context
 from pipelines.runners import TaskRunner
 from pipelines.state import IllegalTransition, mark_stale_runs_crashed, set_run_state, set_task_state
 from storage import Database
-from storage.models import TERMINAL_STATES, Run, Source, State, TaskRun, utcnow
+from storage.models import TERMINAL_STATES, Run, Source, State, TaskRun, Tenant, utcnow
 from tenancy import Vault, runtime_for
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,14 @@ class Driver:
     def execute(self, run_id: int) -> str:
         """Run ``run_id`` to a terminal state and return it. Raises IllegalTransition when
         another run of the same scope is running (the caller re-queues)."""
+        with log_context(tenant=self._tenant_slug(run_id), run_id=run_id):
+            return self._execute(run_id)
+
+    def _tenant_slug(self, run_id: int) -> str | None:
+        with self.db.session() as s:
+            return s.execute(select(Tenant.slug).join(Run, Run.tenant_id == Tenant.id).where(Run.id == run_id)).scalar()
+
+    def _execute(self, run_id: int) -> str:
         recover_crashed_runs(self.db)
         with self.db.session() as s:
             run = s.get(Run, run_id)

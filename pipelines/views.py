@@ -55,6 +55,8 @@ def task_document(task: TaskRun, history: list[TaskRunState], kind: str | None =
         "records_loaded": task.records_loaded,
         "loaded_by_entity": task.loaded_by_entity,
         "requests": task.requests,
+        "http_retries": task.http_retries,
+        "rate_wait_s": task.rate_wait_s,
         "started_at": iso(task.started_at),
         "ended_at": iso(task.ended_at),
         "duration_s": task.duration_s,

@@ -21,13 +21,15 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.errors import ConfigError, ConnectorError, error_kind
+from connectors.http.client import HttpStats
 from connectors.http.ratelimit import InMemoryRateBudget, RateBudget, RedisRateBudget
 from connectors.runtime import SourceRuntime, open_http, partitions_of, run_task
 from connectors.store import TaskStore
 from connectors.streams import Partition
+from headwater.logs import ensure_logging, log_context
 from pipelines.state import set_task_state
 from storage import Database
-from storage.models import Source, State, TaskRun
+from storage.models import Source, State, TaskRun, Tenant
 from tenancy import Vault, runtime_for
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ class WorkerResources:
 @functools.lru_cache(maxsize=8)
 def resources(cfg: WorkerConfig) -> WorkerResources:
     """Per-process resources for one configuration (connection pool, vault, rate budget)."""
+    ensure_logging()  # a Dask worker process logs like the rest (HEADWATER_LOG_FORMAT)
     budget: RateBudget | None = None if cfg.redis_url else InMemoryRateBudget()
     return WorkerResources(Database(cfg.database_url), Vault(cfg.secret_key), budget, cfg.redis_url)
 
@@ -78,7 +81,26 @@ def load_partition(task: TaskRun, rt: SourceRuntime, db: Database) -> Partition 
 
 
 def execute_task(cfg: WorkerConfig, task_run_id: int, full: bool = False) -> dict[str, Any]:
+    """Execute one task run; every log line inside carries its tenant, run and task ids."""
     res = resources(cfg)
+    with log_context(task_id=task_run_id, **_log_ids(res.db, task_run_id)):
+        return _execute_task(res, cfg, task_run_id, full)
+
+
+def _log_ids(db: Database, task_run_id: int) -> dict[str, Any]:
+    with db.session() as s:
+        row = s.execute(
+            select(Tenant.slug, TaskRun.run_id, TaskRun.source_id, TaskRun.stream, TaskRun.partition)
+            .join(Source, Source.id == TaskRun.source_id)
+            .join(Tenant, Tenant.id == Source.tenant_id)
+            .where(TaskRun.id == task_run_id)
+        ).first()
+    if row is None:
+        return {}
+    return {"tenant": row[0], "run_id": row[1], "source_id": row[2], "stream": row[3], "partition": row[4]}
+
+
+def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, full: bool) -> dict[str, Any]:
     db = res.db
     where = f"{socket.gethostname()}:{os.getpid()}"
     with db.session() as s:
@@ -114,7 +136,7 @@ def execute_task(cfg: WorkerConfig, task_run_id: int, full: bool = False) -> dic
                     src.credentials_status = "invalid"
         log.warning("task %s failed (%s): %s", task_run_id, kind, message)
         return {"task_id": task_run_id, "state": "FAILED", "error_kind": str(kind)}
-    http_requests, stream_result = result
+    http_stats, stream_result = result
     with db.session() as s:
         task = s.get(TaskRun, task_run_id)
         assert task is not None
@@ -125,7 +147,9 @@ def execute_task(cfg: WorkerConfig, task_run_id: int, full: bool = False) -> dic
             records_fetched=stream_result.records_fetched,
             records_loaded=stream_result.records_loaded,
             loaded_by_entity=stream_result.loaded_by_entity,
-            requests=http_requests,
+            requests=http_stats.requests,
+            http_retries=http_stats.retries,
+            rate_wait_s=http_stats.rate_wait_s,
             note=stream_result.note,
         )
         if task.partition is None:
@@ -145,7 +169,7 @@ async def _run(
     full: bool,
     run_id: int,
     task_run_id: int,
-) -> tuple[int, Any]:
+) -> tuple[HttpStats, Any]:
     budget, closer = _budget(res)
     store = TaskStore(db, tenant_id=rt.tenant_id, source_id=rt.source_id, stream=stream, partition=None)
     try:
@@ -153,7 +177,7 @@ async def _run(
             rt, budget=budget, validator_lookup=store.validator, max_in_flight=cfg.max_in_flight
         ) as http:
             result = await run_task(rt, db, http, stream, partition, full=full, run_id=run_id, task_run_id=task_run_id)
-            return http.stats.requests, result
+            return http.stats, result
     finally:
         if closer is not None:
             await closer.aclose()

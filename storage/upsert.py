@@ -49,16 +49,25 @@ def upsert_rows(session: Session, entity: str, rows: Sequence[dict[str, Any]]) -
         if prev is not None and _older(row.get("updated_at"), prev.get("updated_at")):
             continue
         by_key[key] = {**row, "ingested_at": now}
-    values = list(by_key.values())
-    columns = sorted({c for v in values for c in v})
+    # Rows are written per column set: a row that lacks a column (a person known only by login
+    # from a PR) never erases what a richer row (the member listing) stored there.
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for v in by_key.values():
+        groups.setdefault(tuple(sorted(v)), []).append(v)
+    dialect = session.get_bind().dialect.name
+    written = 0
+    for columns, values in groups.items():
+        written += _upsert_group(session, table, entity, columns, values, dialect)
+    return written
+
+
+def _upsert_group(
+    session: Session, table: Any, entity: str, columns: tuple[str, ...], values: list[dict[str, Any]], dialect: str
+) -> int:
     unknown = [c for c in columns if c not in table.c]
     if unknown:
         raise ValueError(f"{entity}: unknown column(s) {unknown}")
-    for v in values:
-        for c in columns:
-            v.setdefault(c, _default(table, c))
-
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     per_stmt = max(1, MAX_PARAMS // max(1, len(columns)))
     written = 0
     for start in range(0, len(values), per_stmt):
@@ -102,13 +111,15 @@ def tombstone(
     """Mark rows deleted (never hard delete).
 
     Either name the ``external_ids`` to tombstone, or give ``keep`` (the ids still present in a
-    complete listing) and every other live row matching ``where`` is tombstoned.
+    complete listing) and every other live row matching ``where`` is tombstoned. A ``where``
+    value is an equality, or a callable ``(table) -> condition`` for windows such as
+    ``ts >= oldest`` (Slack's re-read window).
     """
     model = model_for(entity)
     table = model.__table__  # type: ignore[attr-defined]
     cond = [table.c.tenant_id == tenant_id, table.c.source_id == source_id, table.c.deleted_at.is_(None)]
     for col, val in (where or {}).items():
-        cond.append(table.c[col] == val)
+        cond.append(val(table) if callable(val) else table.c[col] == val)
     if external_ids is not None:
         ids = list(external_ids)
         if not ids:
@@ -129,12 +140,3 @@ def tombstone(
 
 def _older(a: datetime | None, b: datetime | None) -> bool:
     return a is not None and b is not None and a < b
-
-
-def _default(table: Any, column: str) -> Any:
-    col = table.c[column]
-    if col.default is not None and col.default.is_scalar:
-        return col.default.arg
-    if col.default is not None and col.default.is_callable:
-        return col.default.arg(None)
-    return None

@@ -90,6 +90,8 @@ class TaskRun(Base):
     records_fetched: Mapped[int] = mapped_column(Integer, default=0)
     records_loaded: Mapped[int] = mapped_column(Integer, default=0)
     requests: Mapped[int] = mapped_column(Integer, default=0)
+    http_retries: Mapped[int] = mapped_column(Integer, default=0)
+    rate_wait_s: Mapped[float] = mapped_column(default=0.0)  # time spent waiting for rate budgets
     loaded_by_entity: Mapped[dict[str, Any]] = mapped_column(default=dict)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -690,6 +690,8 @@ def upgrade() -> None:
         sa.Column("records_fetched", sa.Integer(), nullable=False),
         sa.Column("records_loaded", sa.Integer(), nullable=False),
         sa.Column("requests", sa.Integer(), nullable=False),
+        sa.Column("http_retries", sa.Integer(), nullable=False),
+        sa.Column("rate_wait_s", sa.Double(), nullable=False),
         sa.Column(
             "loaded_by_entity",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),

@@ -1,0 +1,186 @@
+"""The Aha! streams, as a table.
+
+Products are the partitions. Every list endpoint pages with ``page``/``per_page`` and a
+``pagination`` object (``total_records``, ``total_pages``, ``current_page``). List endpoints
+return compact records unless ``fields`` names what to return, so each stream asks for the
+fields it normalizes. Features, epics and ideas read incrementally with ``updated_since``;
+requirements are children of the features loaded in this or an earlier run.
+
+Aha! allows 300 requests per minute (and 20 per second) per account; every stream shares one
+bucket paced under that budget, and 429s with ``Retry-After`` are retried by the HTTP client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.aha import normalize as n
+from connectors.http.pagination import PageNumberPaginator
+from connectors.http.ratelimit import Pace
+from connectors.streams import ParentSpec, StatusAction, StreamContext, StreamSpec
+
+API = "/api/v1"
+PER_PAGE = 200  # Aha!'s maximum page size
+PACE = Pace(300, 60.0)  # documented: 300 requests per minute per account
+BUCKET = "api"
+
+RELEASE_FIELDS = (
+    "id,reference_num,name,product_id,project,start_date,release_date,released,released_on,parking_lot,"
+    "master_release,parent,owner,workflow_status,created_at,updated_at,url,custom_fields"
+)
+RECORD_FIELDS = (
+    "id,reference_num,name,product_id,project,workflow_kind,workflow_status,assigned_to_user,created_by_user,"
+    "release,epic,master_feature,initiative,tags,custom_fields,original_estimate,remaining_estimate,work_units,"
+    "score,status_changed_on,created_at,updated_at,url"
+)
+REQUIREMENT_FIELDS = (
+    "id,reference_num,name,feature,release_id,workflow_status,assigned_to_user,created_by_user,tags,"
+    "custom_fields,original_estimate,remaining_estimate,work_units,created_at,updated_at,url"
+)
+INITIATIVE_FIELDS = RECORD_FIELDS + ",status"
+IDEA_FIELDS = (
+    "id,reference_num,name,product_id,workflow_status,created_by_user,assigned_to_user,feature,tags,"
+    "custom_fields,score,status_changed_on,created_at,updated_at,url"
+)
+
+
+def pages() -> PageNumberPaginator:
+    return PageNumberPaginator(total_pages_path="pagination.total_pages")
+
+
+def listing(fields: str | None = None, *, incremental: bool = False) -> Any:
+    """A params hook: page size, the fields to return, and ``updated_since`` from the cursor."""
+
+    def params(ctx: StreamContext) -> dict[str, Any]:
+        out: dict[str, Any] = {"per_page": PER_PAGE}
+        if fields:
+            out["fields"] = fields
+        since = (ctx.cursor or {}).get("value") if incremental else None
+        if since:
+            out["updated_since"] = since
+        return out
+
+    return params
+
+
+def gone_is_empty(status: int, ctx: StreamContext) -> str:
+    """Some accounts lack a record type (epics were "master features"; /users needs an admin)."""
+    return StatusAction.EMPTY
+
+
+PRODUCT = API + "/products/{prefix}"
+COMMON: dict[str, Any] = {"paginator": pages, "bucket": BUCKET, "pace": PACE}
+
+STREAMS: tuple[StreamSpec, ...] = (
+    StreamSpec(
+        name="products",
+        path=API + "/products",
+        records_path="products",
+        normalize=n.products,
+        params=listing(),
+        partitioned=False,
+        snapshot_entity="project",
+        entities=("project",),
+        **COMMON,
+    ),
+    StreamSpec(
+        name="users",
+        path=API + "/users",
+        records_path="users",
+        normalize=n.account_users,
+        params=listing(),
+        partitioned=False,
+        allow_status=frozenset({403}),
+        on_status=gone_is_empty,
+        entities=("person",),
+        **COMMON,
+    ),
+    StreamSpec(
+        name="product_users",
+        path=PRODUCT + "/users",
+        records_path="project_users",
+        normalize=n.product_users,
+        params=listing(),
+        entities=("person",),
+        **COMMON,
+    ),
+    StreamSpec(
+        name="releases",
+        path=PRODUCT + "/releases",
+        records_path="releases",
+        normalize=n.releases,
+        params=listing(RELEASE_FIELDS),
+        entities=("release",),
+        **COMMON,
+    ),
+    StreamSpec(
+        name="features",
+        path=PRODUCT + "/features",
+        records_path="features",
+        normalize=n.features,
+        params=listing(RECORD_FIELDS, incremental=True),
+        cursor_field="updated_at",
+        entities=("work_item",),
+        **COMMON,
+    ),
+    StreamSpec(
+        name="requirements",
+        path=API + "/features/{external_id}/requirements",
+        records_path="requirements",
+        normalize=n.requirements,
+        params=listing(REQUIREMENT_FIELDS),
+        parent=ParentSpec(
+            entity="work_item",
+            fields=("key", "project_external_id"),
+            partition_column="project_external_id",
+            where={"type": "feature"},
+        ),
+        depends_on=("features",),
+        allow_status=frozenset({404}),  # the feature was deleted after it was listed
+        on_status=gone_is_empty,
+        entities=("work_item",),
+        **COMMON,
+    ),
+    StreamSpec(
+        name="epics",
+        path=PRODUCT + "/epics",
+        records_path="epics",
+        normalize=n.epics,
+        params=listing(RECORD_FIELDS, incremental=True),
+        cursor_field="updated_at",
+        allow_status=frozenset({404}),
+        on_status=gone_is_empty,
+        entities=("work_item",),
+        **COMMON,
+    ),
+    StreamSpec(
+        name="initiatives",
+        path=PRODUCT + "/initiatives",
+        records_path="initiatives",
+        normalize=n.initiatives,
+        params=listing(INITIATIVE_FIELDS),
+        allow_status=frozenset({404}),
+        on_status=gone_is_empty,
+        entities=("work_item",),
+        **COMMON,
+    ),
+    StreamSpec(
+        name="ideas",
+        path=PRODUCT + "/ideas",
+        records_path="ideas",
+        normalize=n.ideas,
+        params=listing(IDEA_FIELDS, incremental=True),
+        cursor_field="updated_at",
+        entities=("work_item",),
+        **COMMON,
+    ),
+    StreamSpec(
+        name="comments",
+        path=PRODUCT + "/comments",
+        records_path="comments",
+        normalize=n.comments,
+        params=listing(),
+        entities=("comment",),
+        **COMMON,
+    ),
+)

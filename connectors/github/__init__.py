@@ -1,0 +1,44 @@
+"""GitHub (github.com and GitHub Enterprise Server): one organization per source, fanned out per repository."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.connector import Connector
+from connectors.github.check import check
+from connectors.github.classify import classify_github
+from connectors.github.options import HEADERS, GitHubOptions, GitHubSecrets, auth_for
+from connectors.github.streams import STREAMS
+from connectors.streams import Partition
+
+
+def partition_of(row: Mapping[str, Any], options: Any) -> Partition | None:
+    """A repository row -> its partition (key ``org/repo``); archived ones only when asked for."""
+    if row.get("archived") and not getattr(options, "include_archived", False):
+        return None
+    full_name = str(row["full_name"])
+    owner, _, name = full_name.partition("/")
+    return Partition(
+        key=full_name,
+        values={"owner": owner, "repo": name, "external_id": str(row["external_id"]), "full_name": full_name},
+        names=(name,),
+    )
+
+
+CONNECTOR = Connector(
+    kind="github",
+    options_model=GitHubOptions,
+    secrets_model=GitHubSecrets,
+    auth=auth_for,
+    streams=STREAMS,
+    discovery_stream="repositories",
+    partition_entity="repository",
+    partition_of=partition_of,
+    headers=HEADERS,
+    classify=classify_github,
+    check=check,
+    sandbox="connectors.github.sandbox:make_sandbox",
+)
+
+__all__ = ["CONNECTOR", "GitHubOptions", "GitHubSecrets", "partition_of"]

@@ -1,0 +1,57 @@
+"""GitHub source options, secrets and the per-request Bearer auth."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import httpx
+from pydantic import SecretStr, field_validator
+
+from connectors.connector import SourceOptions, SourceSecrets
+
+API_VERSION = "2022-11-28"
+HEADERS = {
+    "Accept": "application/vnd.github+json",
+    "X-GitHub-Api-Version": API_VERSION,
+    "User-Agent": "headwater-connector",
+}
+
+
+class GitHubOptions(SourceOptions):
+    """``base_url``: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server."""
+
+    base_url: str = "https://api.github.com"
+    org: str
+    include_archived: bool = False
+
+    @field_validator("org")
+    @classmethod
+    def _org_login(cls, value: str) -> str:
+        value = value.strip()
+        if not value or "/" in value or " " in value:
+            raise ValueError(f"must be an organization login such as 'acme', got {value!r}")
+        return value
+
+
+class GitHubSecrets(SourceSecrets):
+    """A classic token (scopes repo, read:org), a fine-grained token, or an app installation token."""
+
+    token: SecretStr
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer <token>`` on every request; the token never appears in repr()."""
+
+    def __init__(self, token: SecretStr) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(token=**********)"
+
+
+def auth_for(secrets: GitHubSecrets) -> httpx.Auth:
+    return BearerAuth(secrets.token)

@@ -1,0 +1,503 @@
+"""The sandbox's data: an organization generated deterministically from a seed and a size.
+
+Every repository gets branches, a default-branch history, pull requests (open, closed, merged;
+some by a bot or an outside contributor) with commits, reviews, review comments and conversation
+comments, and issues with comments and events. Pull requests are issues too (they appear in
+``/issues``, ``/issues/comments`` and ``/issues/events`` like on GitHub). One repository is
+archived and one (from four repositories up) is empty (no commits: 409 on /commits).
+
+``counts()`` says what one full refresh of the connector loads (archived repositories are
+listed but not ingested unless ``include_archived``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sha_of(*parts: object) -> str:
+    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()
+
+
+@dataclass
+class User:
+    id: int
+    login: str
+    type: str = "User"
+    name: str | None = None
+    email: str | None = None
+
+
+@dataclass
+class Commit:
+    sha: str
+    message: str
+    author: User | None  # the GitHub account, when the e-mail matches one
+    author_name: str
+    author_email: str
+    at: datetime
+    parents: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Review:
+    id: int
+    user: User
+    state: str
+    at: datetime
+    commit_id: str
+
+
+@dataclass
+class ReviewComment:
+    id: int
+    user: User
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    review_id: int
+    path: str
+    commit_id: str
+
+
+@dataclass
+class Comment:
+    id: int
+    user: User
+    body: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class Event:
+    id: int
+    actor: User
+    event: str
+    at: datetime
+    label: str | None = None
+    assignee: User | None = None
+    rename: tuple[str, str] | None = None
+    commit_id: str | None = None
+
+
+@dataclass
+class Pull:
+    id: int
+    number: int
+    title: str
+    user: User
+    state: str  # open | closed (merged ones are closed with merged_at)
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    merged_at: datetime | None
+    head_ref: str
+    base_ref: str
+    commits: list[Commit]
+    reviews: list[Review]
+    review_comments: list[ReviewComment]
+    from_fork: bool = False
+
+    @property
+    def head_sha(self) -> str:
+        return self.commits[-1].sha
+
+    @property
+    def merge_commit_sha(self) -> str:
+        return sha_of("merge", self.id)
+
+
+@dataclass
+class Issue:
+    """An issue, or the issue twin of a pull request (``pull`` set; same number)."""
+
+    id: int
+    number: int
+    title: str
+    user: User
+    state: str
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    labels: list[str]
+    assignee: User | None
+    comments: list[Comment]
+    events: list[Event]
+    pull: Pull | None = None
+
+
+@dataclass
+class Repo:
+    id: int
+    name: str
+    private: bool
+    archived: bool
+    empty: bool
+    created_at: datetime
+    updated_at: datetime
+    commits: list[Commit]  # default branch, newest first
+    branches: list[tuple[str, str]]
+    pulls: dict[int, Pull]
+    issues: dict[int, Issue]
+    default_branch: str = "main"
+    deleted: bool = False
+    old_names: list[str] = field(default_factory=list)
+
+    @property
+    def pushed_at(self) -> datetime:
+        return self.commits[0].at if self.commits else self.created_at
+
+
+LABELS = ["bug", "feature", "chore", "docs"]
+REVIEW_STATES = ["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "APPROVED", "DISMISSED"]
+WORDS = ["cache", "parser", "login", "billing", "search", "export", "retry", "metrics", "docs", "build"]
+
+
+class World:
+    def __init__(
+        self,
+        *,
+        seed: int = 7,
+        repos: int = 5,
+        members: int = 6,
+        commits: int = 60,
+        pulls: int = 12,
+        issues: int = 10,
+        org: str = "sandbox-org",
+    ) -> None:
+        self.rng = random.Random(seed)
+        self.org = org
+        self.org_id = 9_000_000 + seed
+        self._ids: dict[str, int] = {}
+        self.members = [
+            User(self._id("user", 1_000), f"dev-{i}", name=f"Developer {i}", email=f"dev-{i}@example.com")
+            for i in range(members)
+        ]
+        self.outsider = User(self._id("user", 1_000), "outside-contributor", email="oc@example.net")
+        self.bot = User(self._id("user", 1_000), "dependabot[bot]", type="Bot")
+        self.repos = [
+            self._repo(i, n_commits=commits, n_pulls=pulls, n_issues=issues, total=repos) for i in range(repos)
+        ]
+        self.clock = max([START, *(self._latest(r) for r in self.repos)]) + timedelta(days=1)
+
+    # -- ids and time ---------------------------------------------------------------------
+    def _id(self, kind: str, start: int) -> int:
+        self._ids[kind] = self._ids.get(kind, start) + 1
+        return self._ids[kind]
+
+    def _comment_id(self) -> int:
+        # Issue comments and review comments come from separate sequences that overlap, as on
+        # GitHub: the connector must key them apart.
+        return self._id("issue_comment", 5_000_000)
+
+    def _review_comment_id(self) -> int:
+        return self._id("review_comment", 5_000_000)
+
+    def tick(self) -> datetime:
+        self.clock += timedelta(hours=1)
+        return self.clock
+
+    def _latest(self, repo: Repo) -> datetime:
+        times = [repo.updated_at, *(c.at for c in repo.commits)]
+        times += [p.updated_at for p in repo.pulls.values()] + [i.updated_at for i in repo.issues.values()]
+        return max(times)
+
+    # -- generation -------------------------------------------------------------------------
+    def _someone(self) -> User:
+        return self.rng.choice(self.members)
+
+    def _commit(self, repo_id: int, i: int, at: datetime, topic: str) -> Commit:
+        linked = self.rng.random() < 0.85
+        author = self._someone()
+        return Commit(
+            sha=sha_of(repo_id, i, topic),
+            message=f"{topic}: change {i}\n\nDetails of change {i}.",
+            author=author if linked else None,
+            author_name=author.name or author.login,
+            author_email=author.email if linked and author.email else f"unlinked-{i}@example.org",
+            at=at,
+        )
+
+    def _repo(self, index: int, *, n_commits: int, n_pulls: int, n_issues: int, total: int) -> Repo:
+        rng = self.rng
+        rid = self._id("repo", 70_000_000)
+        created = START + timedelta(days=index)
+        archived = total >= 2 and index == total - 1
+        empty = total >= 4 and index == total - 2
+        repo = Repo(
+            id=rid,
+            name=f"{rng.choice(WORDS)}-service-{index}",
+            private=index % 2 == 0,
+            archived=archived,
+            empty=empty,
+            created_at=created,
+            updated_at=created,
+            commits=[],
+            branches=[],
+            pulls={},
+            issues={},
+        )
+        if empty:
+            return repo
+        t = created + timedelta(hours=1)
+        history: list[Commit] = []
+        for i in range(n_commits + rng.randint(0, n_commits)):
+            t += timedelta(minutes=rng.randint(20, 600))
+            history.append(self._commit(rid, i, t, rng.choice(WORDS)))
+        # Pull requests and issues share one number space; create them in time order.
+        items: list[tuple[datetime, str]] = []
+        for _ in range(n_pulls):
+            items.append((created + timedelta(hours=rng.randint(2, 24 * 60)), "pull"))
+        for _ in range(n_issues):
+            items.append((created + timedelta(hours=rng.randint(2, 24 * 60)), "issue"))
+        items.sort()
+        for number, (at, kind) in enumerate(items, start=1):
+            if kind == "pull":
+                pull, twin = self._pull(rid, number, at, history)
+                repo.pulls[number] = pull
+                repo.issues[number] = twin
+            else:
+                repo.issues[number] = self._issue(number, at)
+        history.sort(key=lambda c: (c.at, c.sha))
+        for prev, cur in pairwise(history):
+            cur.parents = [prev.sha]
+        repo.commits = list(reversed(history))
+        repo.branches = [("main", repo.commits[0].sha)]
+        repo.branches += [(p.head_ref, p.head_sha) for p in repo.pulls.values() if p.state == "open"]
+        repo.branches.append(("release", repo.commits[min(5, len(repo.commits) - 1)].sha))
+        repo.updated_at = repo.commits[0].at
+        return repo
+
+    def _pull(self, repo_id: int, number: int, at: datetime, history: list[Commit]) -> tuple[Pull, Issue]:
+        rng = self.rng
+        roll = rng.random()
+        author = self.bot if roll < 0.1 else self.outsider if roll < 0.2 else self._someone()
+        fate = rng.choice(["open", "closed", "merged", "merged"])
+        topic = rng.choice(WORDS)
+        t = at
+        commits = []
+        for i in range(rng.randint(1, 4)):
+            t += timedelta(minutes=rng.randint(5, 240))
+            c = self._commit(repo_id, 10_000 * number + i, t, f"pr{number}-{topic}")
+            commits.append(c)
+        for prev, cur in pairwise(commits):
+            cur.parents = [prev.sha]
+        reviews: list[Review] = []
+        review_comments: list[ReviewComment] = []
+        for _ in range(rng.randint(0, 3)):
+            t += timedelta(minutes=rng.randint(10, 900))
+            reviewer = rng.choice([m for m in self.members if m is not author])
+            rv = Review(self._id("review", 80_000_000), reviewer, rng.choice(REVIEW_STATES), t, commits[-1].sha)
+            reviews.append(rv)
+            for _ in range(rng.randint(0, 2)):
+                rc_id = self._review_comment_id()
+                review_comments.append(
+                    ReviewComment(rc_id, reviewer, f"nit {rc_id}", t, t, rv.id, f"src/{topic}.py", commits[-1].sha)
+                )
+        comments = []
+        for _ in range(rng.randint(0, 2)):
+            t += timedelta(minutes=rng.randint(10, 300))
+            cid = self._comment_id()
+            comments.append(Comment(cid, self._someone(), f"comment {cid}", t, t))
+        events = [Event(self._id("event", 40_000_000), author, "review_requested", at + timedelta(minutes=1))]
+        closed_at = merged_at = None
+        if fate != "open":
+            t += timedelta(hours=rng.randint(1, 48))
+            closed_at = t
+            closer = self._someone()
+            if fate == "merged":
+                merged_at = t
+                history.extend(commits)
+                events.append(
+                    Event(self._id("event", 40_000_000), closer, "merged", t, commit_id=sha_of("merge", number))
+                )
+            events.append(Event(self._id("event", 40_000_000), closer, "closed", t))
+        pull = Pull(
+            id=self._id("pull", 600_000_000),
+            number=number,
+            title=f"{topic}: improve {rng.choice(WORDS)}",
+            user=author,
+            state="open" if fate == "open" else "closed",
+            created_at=at,
+            updated_at=t,
+            closed_at=closed_at,
+            merged_at=merged_at,
+            head_ref=f"feature/{topic}-{number}",
+            base_ref="main",
+            commits=commits,
+            reviews=reviews,
+            review_comments=review_comments,
+            from_fork=author is self.outsider,
+        )
+        twin = Issue(
+            id=self._id("issue", 900_000_000),
+            number=number,
+            title=pull.title,
+            user=author,
+            state=pull.state,
+            created_at=at,
+            updated_at=t,
+            closed_at=closed_at,
+            labels=[],
+            assignee=None,
+            comments=comments,
+            events=events,
+            pull=pull,
+        )
+        return pull, twin
+
+    def _issue(self, number: int, at: datetime) -> Issue:
+        rng = self.rng
+        author = self.outsider if rng.random() < 0.2 else self._someone()
+        t = at
+        labels = rng.sample(LABELS, rng.randint(0, 2))
+        events = []
+        for label in labels:
+            t += timedelta(minutes=rng.randint(1, 60))
+            events.append(Event(self._id("event", 40_000_000), self._someone(), "labeled", t, label=label))
+        assignee = self._someone() if rng.random() < 0.6 else None
+        if assignee is not None:
+            t += timedelta(minutes=rng.randint(1, 600))
+            events.append(Event(self._id("event", 40_000_000), self._someone(), "assigned", t, assignee=assignee))
+        title = f"{rng.choice(WORDS)} is broken"
+        if rng.random() < 0.2:
+            t += timedelta(minutes=rng.randint(1, 600))
+            new = f"{title} on staging"
+            events.append(Event(self._id("event", 40_000_000), author, "renamed", t, rename=(title, new)))
+            title = new
+        comments = []
+        for _ in range(rng.randint(0, 3)):
+            t += timedelta(minutes=rng.randint(10, 900))
+            cid = self._comment_id()
+            comments.append(Comment(cid, self._someone(), f"comment {cid}", t, t))
+        state, closed_at = "open", None
+        if rng.random() < 0.5:
+            t += timedelta(hours=rng.randint(1, 72))
+            state, closed_at = "closed", t
+            events.append(Event(self._id("event", 40_000_000), self._someone(), "closed", t))
+        return Issue(
+            id=self._id("issue", 900_000_000),
+            number=number,
+            title=title,
+            user=author,
+            state=state,
+            created_at=at,
+            updated_at=t,
+            closed_at=closed_at,
+            labels=labels,
+            assignee=assignee,
+            comments=comments,
+            events=events,
+        )
+
+    # -- lookups and changes ----------------------------------------------------------------
+    def live_repos(self) -> list[Repo]:
+        return [r for r in self.repos if not r.deleted]
+
+    def find_repo(self, name: str) -> Repo | None:
+        for r in self.live_repos():
+            if r.name.lower() == name.lower():
+                return r
+        return None
+
+    def renamed_from(self, name: str) -> Repo | None:
+        for r in self.live_repos():
+            if name.lower() in (o.lower() for o in r.old_names):
+                return r
+        return None
+
+    def repo_by_id(self, repo_id: int) -> Repo | None:
+        return next((r for r in self.live_repos() if r.id == repo_id), None)
+
+    def touch_pull(self, repo: Repo, number: int) -> None:
+        """Edit a pull request and add a review (updates PR and its issue twin)."""
+        pull = repo.pulls[number]
+        t = self.tick()
+        reviewer = next(m for m in self.members if m is not pull.user)
+        pull.reviews.append(Review(self._id("review", 80_000_000), reviewer, "COMMENTED", t, pull.head_sha))
+        pull.title = f"{pull.title} (edited)"
+        pull.updated_at = t
+        twin = repo.issues[number]
+        twin.title, twin.updated_at = pull.title, t
+
+    def add_issue_comment(self, repo: Repo, number: int) -> None:
+        issue = repo.issues[number]
+        t = self.tick()
+        cid = self._comment_id()
+        issue.comments.append(Comment(cid, self.members[0], f"comment {cid}", t, t))
+        issue.updated_at = t
+        if issue.pull is not None:
+            issue.pull.updated_at = t
+
+    def add_commit(self, repo: Repo) -> None:
+        t = self.tick()
+        c = self._commit(repo.id, 100_000 + len(repo.commits), t, "hotfix")
+        c.parents = [repo.commits[0].sha] if repo.commits else []
+        repo.commits.insert(0, c)
+        repo.branches = [("main", c.sha), *[b for b in repo.branches if b[0] != "main"]]
+        repo.empty = False
+        repo.updated_at = t
+
+    def rename(self, repo: Repo, new_name: str) -> None:
+        repo.old_names.append(repo.name)
+        repo.name = new_name
+        repo.updated_at = self.tick()
+
+    # -- truth ------------------------------------------------------------------------------
+    def counts(self, include_archived: bool = False) -> dict[str, int]:
+        """Distinct rows per entity kind that one full refresh loads."""
+        persons = {u.id for u in self.members}
+        n = dict.fromkeys(
+            (
+                "repository",
+                "branch",
+                "commit",
+                "pull_request",
+                "review",
+                "comment",
+                "work_item",
+                "work_item_transition",
+            ),
+            0,
+        )
+        n["repository"] = len(self.live_repos())
+        for repo in self.live_repos():
+            if repo.archived and not include_archived:
+                continue
+            n["branch"] += len(repo.branches)
+            shas = {c.sha for c in repo.commits}
+            persons |= {c.author.id for c in repo.commits if c.author}
+            for pull in repo.pulls.values():
+                shas |= {c.sha for c in pull.commits}
+                persons |= {c.author.id for c in pull.commits if c.author}
+                persons.add(pull.user.id)
+                n["review"] += len(pull.reviews)
+                persons |= {r.user.id for r in pull.reviews}
+                n["comment"] += len(pull.review_comments)
+                persons |= {c.user.id for c in pull.review_comments}
+            n["commit"] += len(shas)
+            n["pull_request"] += len(repo.pulls)
+            for issue in repo.issues.values():
+                n["comment"] += len(issue.comments)
+                persons |= {c.user.id for c in issue.comments}
+                if issue.pull is not None:
+                    continue
+                n["work_item"] += 1
+                persons.add(issue.user.id)
+                if issue.assignee:
+                    persons.add(issue.assignee.id)
+                n["work_item_transition"] += len(issue.events)
+                persons |= {e.actor.id for e in issue.events}
+        n["person"] = len(persons)
+        return n

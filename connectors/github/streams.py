@@ -1,0 +1,196 @@
+"""The GitHub streams, as a table. Paths are relative to ``base_url`` (github.com or GHES /api/v3).
+
+Incremental strategies, per GitHub's REST API:
+
+* ``since`` (commits, issues, issue and review comments): the cursor is the newest value of the
+  field the server filters on; ascending listings (sort=updated&direction=asc) advance it per page.
+* pull requests: no ``since``; listed newest-updated first and read down to the watermark.
+* issue events: no ``since``; newest first, read down to the watermark.
+* reviews and PR commits: GitHub has no repository-level listing, so they are child streams of
+  the pull requests updated since the child's own watermark.
+* everything else (org members, repositories, branches) is a complete listing made cheap by ETags.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.github import normalize as n
+from connectors.http.pagination import LinkHeaderPaginator
+from connectors.streams import ParentSpec, StatusAction, StreamContext, StreamSpec
+
+PER_PAGE = 100
+
+
+def _page(ctx: StreamContext) -> dict[str, Any]:
+    return {"per_page": PER_PAGE}
+
+
+def _since(ctx: StreamContext) -> dict[str, Any]:
+    value = (ctx.cursor or {}).get("value")
+    return {"since": value} if value else {}
+
+
+def _updated_asc_since(ctx: StreamContext) -> dict[str, Any]:
+    return {"sort": "updated", "direction": "asc", "per_page": PER_PAGE, **_since(ctx)}
+
+
+def _commits(ctx: StreamContext) -> dict[str, Any]:
+    return {"per_page": PER_PAGE, **_since(ctx)}
+
+
+def _issues(ctx: StreamContext) -> dict[str, Any]:
+    return {"state": "all", **_updated_asc_since(ctx)}
+
+
+def _pulls(ctx: StreamContext) -> dict[str, Any]:
+    return {"state": "all", "sort": "updated", "direction": "desc", "per_page": PER_PAGE}
+
+
+def _repo_status(status: int, ctx: StreamContext) -> str | None:
+    """A repository-level listing: 404 = the repository is gone (or no longer visible), 409 = it is
+    empty (no commits yet), 410 = the feature (issues) is disabled."""
+    if status == 404:
+        return StatusAction.PARTITION_GONE
+    return StatusAction.EMPTY
+
+
+def _branches_where(ctx: StreamContext) -> dict[str, Any]:
+    assert ctx.partition is not None
+    return {"repository_external_id": str(ctx.partition.values["external_id"])}
+
+
+REPO_STATUSES = frozenset({404, 409, 410})
+PULL_REQUEST_PARENT = ParentSpec(
+    entity="pull_request",
+    fields=("number",),
+    partition_column="repository_external_id",
+    partition_value="external_id",
+)
+
+STREAMS: tuple[StreamSpec, ...] = (
+    StreamSpec(
+        name="repositories",
+        path="orgs/{org}/repos",
+        normalize=n.repository,
+        params=lambda ctx: {"type": "all", "per_page": PER_PAGE},
+        paginator=LinkHeaderPaginator,
+        partitioned=False,
+        snapshot_entity="repository",
+        entities=("repository",),
+    ),
+    StreamSpec(
+        name="members",
+        path="orgs/{org}/members",
+        normalize=n.member,
+        params=_page,
+        paginator=LinkHeaderPaginator,
+        partitioned=False,
+        entities=("person",),
+    ),
+    StreamSpec(
+        name="branches",
+        path="repos/{owner}/{repo}/branches",
+        normalize=n.branch,
+        params=_page,
+        paginator=LinkHeaderPaginator,
+        snapshot_entity="branch",
+        snapshot_where=_branches_where,
+        allow_status=REPO_STATUSES,
+        on_status=_repo_status,
+        entities=("branch",),
+    ),
+    StreamSpec(
+        name="commits",
+        path="repos/{owner}/{repo}/commits",
+        normalize=n.commit,
+        params=_commits,
+        paginator=LinkHeaderPaginator,
+        cursor_field="commit.committer.date",
+        allow_status=REPO_STATUSES,
+        on_status=_repo_status,
+        entities=("commit", "person"),
+    ),
+    StreamSpec(
+        name="pull_requests",
+        path="repos/{owner}/{repo}/pulls",
+        normalize=n.pull_request,
+        params=_pulls,
+        paginator=LinkHeaderPaginator,
+        cursor_field="updated_at",
+        stop_at_cursor=True,
+        allow_status=REPO_STATUSES,
+        on_status=_repo_status,
+        entities=("pull_request", "person"),
+    ),
+    StreamSpec(
+        name="reviews",
+        path="repos/{owner}/{repo}/pulls/{number}/reviews",
+        normalize=n.review,
+        params=_page,
+        paginator=LinkHeaderPaginator,
+        parent=PULL_REQUEST_PARENT,
+        depends_on=("pull_requests",),
+        allow_status=frozenset({404}),
+        entities=("review", "person"),
+    ),
+    StreamSpec(
+        name="pull_request_commits",
+        path="repos/{owner}/{repo}/pulls/{number}/commits",
+        normalize=n.pull_request_commit,
+        params=_page,
+        paginator=LinkHeaderPaginator,
+        parent=PULL_REQUEST_PARENT,
+        depends_on=("pull_requests",),
+        allow_status=frozenset({404}),
+        entities=("commit", "person"),
+    ),
+    StreamSpec(
+        name="review_comments",
+        path="repos/{owner}/{repo}/pulls/comments",
+        normalize=n.review_comment,
+        params=_updated_asc_since,
+        paginator=LinkHeaderPaginator,
+        cursor_field="updated_at",
+        ascending=True,
+        allow_status=REPO_STATUSES,
+        on_status=_repo_status,
+        entities=("comment", "person"),
+    ),
+    StreamSpec(
+        name="issues",
+        path="repos/{owner}/{repo}/issues",
+        normalize=n.issue,
+        params=_issues,
+        paginator=LinkHeaderPaginator,
+        cursor_field="updated_at",
+        ascending=True,
+        allow_status=REPO_STATUSES,
+        on_status=_repo_status,
+        entities=("work_item", "person"),
+    ),
+    StreamSpec(
+        name="issue_comments",
+        path="repos/{owner}/{repo}/issues/comments",
+        normalize=n.issue_comment,
+        params=_updated_asc_since,
+        paginator=LinkHeaderPaginator,
+        cursor_field="updated_at",
+        ascending=True,
+        allow_status=REPO_STATUSES,
+        on_status=_repo_status,
+        entities=("comment", "person"),
+    ),
+    StreamSpec(
+        name="issue_events",
+        path="repos/{owner}/{repo}/issues/events",
+        normalize=n.issue_event,
+        params=_page,
+        paginator=LinkHeaderPaginator,
+        cursor_field="created_at",
+        stop_at_cursor=True,
+        allow_status=REPO_STATUSES,
+        on_status=_repo_status,
+        entities=("work_item_transition", "person"),
+    ),
+)

@@ -1,0 +1,68 @@
+"""The `headwater` command (ARCHITECTURE.md §4)."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+import typer
+
+from headwater.cli.context import app_context
+from headwater.cli.demo import demo_command
+from headwater.cli.output import JsonOpt, show
+from headwater.cli.runs import refresh_command, run_app, runs_command
+from headwater.cli.services import register as register_services
+from headwater.cli.tenants import records_command, source_app, tenant_app
+
+app = typer.Typer(
+    name="headwater",
+    help="Headwater: per-customer ingestion of GitHub, Bitbucket, Jira, Aha! and Slack.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+def _version() -> str:
+    try:
+        return version("headwater")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _version_cb(value: bool) -> None:
+    if value:
+        typer.echo(f"headwater {_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    _v: bool = typer.Option(False, "--version", callback=_version_cb, is_eager=True, help="Print the version."),
+) -> None:
+    pass
+
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: bool = JsonOpt) -> None:
+    """Apply the database migrations."""
+    from storage import upgrade
+
+    with app_context(migrate=False) as hw:
+        upgrade(hw.db)
+        show({"database": repr(hw.db), "upgraded": True}, as_json)
+
+
+app.add_typer(db_app, name="db")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(source_app, name="source")
+app.add_typer(run_app, name="run")
+app.command("records")(records_command)
+app.command("refresh")(refresh_command)
+app.command("runs")(runs_command)
+app.command("demo")(demo_command)
+register_services(app)
+
+
+def main() -> None:
+    app()

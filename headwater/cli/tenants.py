@@ -1,0 +1,207 @@
+"""`headwater tenant …`, `headwater source …` and `headwater records`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import typer
+from sqlalchemy import select
+
+from connectors.runtime import open_http
+from headwater.cli.context import app_context
+from headwater.cli.output import JsonOpt, fail, show
+from storage import model_for
+from tenancy import (
+    TenancyError,
+    add_source,
+    add_tenant,
+    create_token,
+    get_source,
+    get_tenant,
+    list_sources,
+    list_tenants,
+    remove_source,
+    runtime_for,
+    source_view,
+)
+
+tenant_app = typer.Typer(help="Tenants (customers).", no_args_is_help=True)
+source_app = typer.Typer(help="Sources: connector instances of a tenant.", no_args_is_help=True)
+
+
+def tenant_view(t: Any) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "slug": t.slug,
+        "name": t.name,
+        "refresh_interval_minutes": t.refresh_interval_minutes,
+        "created_at": t.created_at.isoformat(),
+    }
+
+
+@tenant_app.command("add")
+def tenant_add(
+    slug: str,
+    name: str = typer.Option(None, "--name", help="Display name (default: the slug)."),
+    refresh_every: int = typer.Option(None, "--refresh-every", help="Scheduled refresh interval, minutes."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Create a tenant."""
+    with app_context() as app, app.db.session() as s:
+        t = add_tenant(s, slug, name)
+        t.refresh_interval_minutes = refresh_every
+        s.flush()
+        show({"id": t.id, "slug": t.slug, "name": t.name}, as_json)
+
+
+@tenant_app.command("list")
+def tenant_list(as_json: bool = JsonOpt) -> None:
+    """List tenants."""
+    with app_context() as app, app.db.session() as s:
+        show([tenant_view(t) for t in list_tenants(s)], as_json, ["id", "slug", "name", "refresh_interval_minutes"])
+
+
+@tenant_app.command("token")
+def tenant_token(tenant: str, as_json: bool = JsonOpt) -> None:
+    """Create an API token for a tenant; it is printed once and stored hashed."""
+    with app_context() as app, app.db.session() as s:
+        token = create_token(s, get_tenant(s, tenant))
+        show({"token": token, "tenant": tenant}, as_json)
+
+
+def parse_pairs(pairs: list[str], what: str, *, env: bool = False) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise TenancyError(f"--{what} {pair.split('=')[0]!r} must look like KEY=VALUE")
+        key, value = pair.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise TenancyError(f"--{what} needs a key before '='")
+        if env and value.startswith("@env:"):
+            var = value[5:]
+            if var not in os.environ:
+                raise TenancyError(f"--{what} {key}: environment variable {var} is not set")
+            value = os.environ[var]
+        out[key] = value
+    return out
+
+
+@source_app.command("add")
+def source_add(
+    tenant: str,
+    kind: str,
+    option: list[str] = typer.Option([], "--option", "-o", help="KEY=VALUE (repeatable)."),
+    secret: list[str] = typer.Option([], "--secret", "-s", help="KEY=VALUE or KEY=@env:VAR (repeatable)."),
+    name: str = typer.Option(None, "--name"),
+    backfill: bool = typer.Option(
+        None, "--backfill/--no-backfill", help="Queue the onboarding backfill (default: when a queue is configured)."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Add a source (connector instance) to a tenant."""
+    from headwater.dispatch import dispatch_run
+    from pipelines import request_run
+
+    with app_context() as app:
+        with app.db.session() as s:
+            t = get_tenant(s, tenant)
+            src = add_source(
+                s, app.vault, t, kind, parse_pairs(option, "option"), parse_pairs(secret, "secret", env=True), name=name
+            )
+            view = source_view(src)
+        want = backfill if backfill is not None else bool(app.settings.broker_url)
+        if want:
+            with app.db.session() as s:
+                t = get_tenant(s, tenant)
+            run, _ = request_run(app.db, t, trigger="onboarding", source_id=view["id"])
+            dispatch_run(app, run.id, detach=True)
+            view["backfill_run_id"] = run.id
+        show(view, as_json)
+
+
+@source_app.command("list")
+def source_list(tenant: str, as_json: bool = JsonOpt) -> None:
+    """List a tenant's sources (secrets are never shown)."""
+    with app_context() as app, app.db.session() as s:
+        rows = [source_view(x) for x in list_sources(s, get_tenant(s, tenant))]
+        show(rows, as_json, ["id", "kind", "name", "enabled", "credentials_status", "options"])
+
+
+@source_app.command("remove")
+def source_remove(tenant: str, source_id: int, as_json: bool = JsonOpt) -> None:
+    """Remove a source and its data."""
+    with app_context() as app, app.db.session() as s:
+        remove_source(s, get_tenant(s, tenant), source_id)
+        show({"removed": source_id}, as_json)
+
+
+@source_app.command("check")
+def source_check(tenant: str, source_id: int, as_json: bool = JsonOpt) -> None:
+    """Verify a source's credentials and permissions without ingesting anything."""
+    with app_context() as app:
+        with app.db.session() as s:
+            src = get_source(s, get_tenant(s, tenant), source_id)
+            rt = runtime_for(src, app.vault)
+        if rt.connector.check is None:
+            fail(f"the {rt.connector.kind} connector has no check")
+        check = rt.connector.check
+
+        async def go() -> Any:
+            async with open_http(rt) as http:
+                return await check(http, rt.options)
+
+        try:
+            result = asyncio.run(go())
+        except Exception as exc:
+            fail(f"check failed: {exc}")
+        doc = {"ok": result.ok, "identity": result.identity, "problems": result.problems, **result.details}
+        show(doc, as_json)
+        if not result.ok:
+            raise typer.Exit(1)
+
+
+def records_command(
+    tenant: str,
+    kind: str,
+    limit: int = typer.Option(None, "--limit", "-n", help="At most N rows."),
+    include_deleted: bool = typer.Option(False, "--include-deleted", help="Also rows tombstoned as deleted."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Normalized rows of one entity kind (every column)."""
+    with app_context() as app, app.db.session() as s:
+        t = get_tenant(s, tenant)
+        try:
+            model = model_for(kind)
+        except ValueError as exc:
+            raise TenancyError(str(exc)) from None
+        table = model.__table__  # type: ignore[attr-defined]
+        q = select(table).where(table.c.tenant_id == t.id)
+        if not include_deleted:
+            q = q.where(table.c.deleted_at.is_(None))
+        q = q.order_by(table.c.id)
+        if limit is not None:
+            q = q.limit(limit)
+        rows = [dict(r._mapping) for r in s.execute(q)]
+        show(
+            rows,
+            as_json,
+            [
+                c
+                for c in (
+                    "id",
+                    "source_id",
+                    "external_id",
+                    "key",
+                    "name",
+                    "title",
+                    "login",
+                    "full_name",
+                    "state",
+                    "updated_at",
+                )
+                if c in table.c
+            ],
+        )

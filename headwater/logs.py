@@ -1,0 +1,115 @@
+"""Logging: plain text or one JSON object per line, carrying tenant/run/task ids.
+
+Ids come from context variables (:func:`log_context`), so every line logged inside a run or
+task carries them without passing them around. A redaction filter masks anything that looks
+like a token, as a last line of defence (secrets are SecretStr and never formatted anyway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+_CONTEXT: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("headwater_log_context", default={})  # noqa: B039
+
+SECRET_PATTERNS = [
+    re.compile(r"(?i)(authorization:\s*)(bearer|basic|token)\s+\S+"),
+    re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,})\b"),
+    re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]{10,})\b"),
+    re.compile(r"\b(hwt_[A-Za-z0-9_-]{20,})\b"),
+    re.compile(r"(?i)((?:token|secret|password|api_token|api_key)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"),
+]
+
+
+def redact(text: str) -> str:
+    for pat in SECRET_PATTERNS:
+        if pat.groups >= 2:
+            text = pat.sub(lambda m: m.group(1) + "***", text)
+        else:
+            text = pat.sub("***", text)
+    return text
+
+
+@contextlib.contextmanager
+def log_context(**ids: Any) -> Iterator[None]:
+    token = _CONTEXT.set({**_CONTEXT.get(), **{k: v for k, v in ids.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def current_context() -> dict[str, Any]:
+    return dict(_CONTEXT.get())
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        for k, v in _CONTEXT.get().items():
+            setattr(record, k, v)
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("tenant", "source_id", "run_id", "task_id", "stream", "partition"):
+            if hasattr(record, key):
+                doc[key] = getattr(record, key)
+        if record.exc_info:
+            doc["traceback"] = redact(self.formatException(record.exc_info))
+        return json.dumps(doc, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        ids = " ".join(f"{k}={getattr(record, k)}" for k in ("tenant", "run_id", "task_id") if hasattr(record, k))
+        base = f"{datetime.fromtimestamp(record.created, UTC):%H:%M:%S} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        out = f"{base} [{ids}]" if ids else base
+        if record.exc_info:
+            out += "\n" + redact(self.formatException(record.exc_info))
+        return out
+
+
+def configure_logging(settings: Any) -> None:
+    """Idempotent: one stderr handler on the root logger, in the configured format."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_headwater", False):
+            root.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._headwater = True  # type: ignore[attr-defined]
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    handler.addFilter(ContextFilter())
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    for noisy in ("httpx", "httpcore", "distributed", "asyncio", "alembic", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def ensure_logging() -> None:
+    """Configure logging from the environment when nothing configured this process yet: Dask
+    worker processes run tasks without going through a CLI entry point."""
+    if logging.getLogger().handlers:
+        return
+    from headwater.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValueError:  # a bad HEADWATER_* variable: the entry point reports it, keep defaults here
+        return
+    configure_logging(settings)

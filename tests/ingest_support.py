@@ -1,0 +1,78 @@
+"""Helpers for connector tests (Aha!, Slack): a fast clock for rate budgets, row counts, a replay server."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from connectors.http.ratelimit import InMemoryRateBudget
+from storage import Database, model_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class FastClock:
+    """A clock for rate budgets that jumps over waits: a 60 s pace costs 60 ms at scale 0.001."""
+
+    def __init__(self, scale: float = 0.001) -> None:
+        self.now = time.time()
+        self.scale = scale
+        self.slept = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+        await asyncio.sleep(seconds * self.scale)
+
+    def budget(self) -> InMemoryRateBudget:
+        return InMemoryRateBudget(clock=self.clock, sleep=self.sleep)
+
+
+def live_counts(db: Database, source_id: int, entities: list[str]) -> dict[str, int]:
+    out = {}
+    with db.session() as s:
+        for entity in entities:
+            t = model_for(entity).__table__  # type: ignore[attr-defined]
+            q = select(func.count(func.distinct(t.c.external_id))).where(
+                t.c.source_id == source_id, t.c.deleted_at.is_(None)
+            )
+            out[entity] = int(s.execute(q).scalar_one())
+    return out
+
+
+def rows(db: Database, source_id: int, entity: str) -> list[dict[str, object]]:
+    t = model_for(entity).__table__  # type: ignore[attr-defined]
+    with db.session() as s:
+        return [dict(r._mapping) for r in s.execute(select(t).where(t.c.source_id == source_id).order_by(t.c.id))]
+
+
+@contextmanager
+def replay_server(provider: str, folder: Path) -> Iterator[str]:
+    """``replay.py PROVIDER FOLDER --port 0`` from the repo root; yields its base URL."""
+    script = ROOT.parent / "shared" / "tools" / "replay.py"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), provider, str(folder), "--port", "0", "--quiet"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        url = first.strip().rsplit(" ", 1)[-1]
+        assert url.startswith("http://127.0.0.1:"), first
+        yield url.rstrip("/")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
