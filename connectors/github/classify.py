@@ -23,7 +23,7 @@ def _message(response: httpx.Response) -> str:
     except ValueError:
         return response.text[:300] if response.content else ""
     if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
+        return str(body["message"])
     return ""
 
 

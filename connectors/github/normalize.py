@@ -14,14 +14,36 @@ Keys (``external_id``):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from connectors.errors import DataError
 from connectors.streams import Row, StreamContext
+
+_DATETIME = TypeAdapter(datetime)
+_MINUTE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})")
+
+
+def lenient_datetime(value: Any) -> datetime | None:
+    """A provider timestamp; a garbled one (seen in the wild: ``2016-11-29T17:59:<placeholder>Z``)
+    keeps what can be read (down to the minute) or becomes None rather than losing the record."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return _DATETIME.validate_python(value)
+    except ValidationError:
+        m = _MINUTE.match(str(value))
+        if m is None:
+            return None
+        year, month, day, hour, minute = (int(g) for g in m.groups())
+        return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+Timestamp = Annotated[datetime | None, BeforeValidator(lenient_datetime)]
 
 
 class Model(BaseModel):
@@ -45,9 +67,9 @@ class Repo(Model):
     archived: bool | None = None
     fork: bool | None = None
     visibility: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    pushed_at: datetime | None = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
+    pushed_at: Timestamp = None
 
 
 class BranchCommit(Model):
@@ -63,7 +85,7 @@ class Branch(Model):
 class GitActor(Model):
     name: str | None = None
     email: str | None = None
-    date: datetime | None = None
+    date: Timestamp = None
 
 
 class GitCommit(Model):
@@ -110,10 +132,10 @@ class PullRequest(Model):
     base: Ref | None = None
     draft: bool | None = None
     html_url: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    closed_at: datetime | None = None
-    merged_at: datetime | None = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
+    closed_at: Timestamp = None
+    merged_at: Timestamp = None
     merge_commit_sha: str | None = None
     labels: list[Label] = []
 
@@ -122,7 +144,7 @@ class Review(Model):
     id: int
     state: str
     user: User | None = None
-    submitted_at: datetime | None = None
+    submitted_at: Timestamp = None
     commit_id: str | None = None
 
 
@@ -138,8 +160,8 @@ class ReviewComment(Model):
     id: int
     user: User | None = None
     body: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
     pull_request_url: str | None = None
     pull_request_review_id: int | None = None
     in_reply_to_id: int | None = None
@@ -175,9 +197,9 @@ class Issue(Model):
     type: IssueType | None = None
     pull_request: IssuePullRequest | None = None
     html_url: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    closed_at: datetime | None = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
+    closed_at: Timestamp = None
 
     @property
     def is_pull_request(self) -> bool:
@@ -192,8 +214,8 @@ class IssueComment(Model):
     body: str | None = None
     issue_url: str | None = None
     html_url: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
 
 
 class Rename(Model):
@@ -205,7 +227,7 @@ class IssueEvent(Model):
     id: int
     event: str
     actor: User | None = None
-    created_at: datetime | None = None
+    created_at: Timestamp = None
     commit_id: str | None = None
     label: Label | None = None
     assignee: User | None = None

@@ -281,8 +281,8 @@ class GitHubSandbox(Sandbox):
         if rest == "/pulls":
             return self._page(request, [p.pull(w, r, x, api) for x in self._pulls(r, request)])
         if rest == "/pulls/comments":
-            comments = [(pr, rc) for pr in r.pulls.values() for rc in pr.review_comments]
-            rows = self._filter_sort(comments, request, lambda x: x[1].created_at, lambda x: x[1].updated_at)
+            review_comments = [(pr, rc) for pr in r.pulls.values() for rc in pr.review_comments]
+            rows = self._filter_sort(review_comments, request, lambda x: x[1].created_at, lambda x: x[1].updated_at)
             return self._page(request, [p.review_comment(w, r, pr, rc, api) for pr, rc in rows])
         m = re.fullmatch(r"/pulls/(\d+)(/reviews|/commits|/comments)?", rest)
         if m:
