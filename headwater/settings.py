@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     dask_workers: int = 2
     dask_threads: int = 16
     broker_url: str | None = None
+    # Seconds before Redis re-delivers a message whose worker died without acking it; keep it
+    # above the usual run length (a longer run is re-delivered and recognized as driven).
+    broker_visibility_timeout: int = 900
+    # Runs driven at once by the API server itself when no broker is configured.
+    inprocess_runs: int = 4
     redis_url: str | None = None
     alert_webhook_url: str | None = None
     stale_after_hours: float = 24.0

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -41,13 +42,27 @@ def driver_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def driver_alive(run: Run) -> bool:
-    """Same host: is the driver's process still there? Other hosts: trust the heartbeat."""
+# Runs driven by this process right now (a re-delivered message must not start a second driver
+# for a run another thread of this process is driving).
+_DRIVING: set[int] = set()
+_DRIVING_LOCK = threading.Lock()
+
+
+def driver_alive(run: Run, stale_after: timedelta = STALE_AFTER) -> bool:
+    """Is someone still driving ``run``? No heartbeat for ``stale_after``: no. Same host: is the
+    driver's process still there (this process: is a thread driving it)? Other hosts: trust the
+    heartbeat."""
     if not run.driver:
+        return False
+    beat = run.heartbeat_at or run.started_at or run.created_at
+    if beat is not None and _aware(beat) < utcnow() - stale_after:
         return False
     host, _, pid = run.driver.rpartition(":")
     if host != socket.gethostname():
         return True
+    if pid == str(os.getpid()):
+        with _DRIVING_LOCK:
+            return run.id in _DRIVING
     try:
         os.kill(int(pid), 0)
     except (ProcessLookupError, ValueError):
@@ -57,10 +72,19 @@ def driver_alive(run: Run) -> bool:
     return True
 
 
-def recover_crashed_runs(db: Database) -> list[int]:
-    """Runs whose driver died are marked CRASHED (called whenever a driver starts)."""
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+def recover_crashed_runs(db: Database, *, exclude: int | None = None, older_than: timedelta = STALE_AFTER) -> list[int]:
+    """Runs whose driver died are marked CRASHED (called whenever a driver starts, and by the
+    scheduler). ``exclude``: the run about to be resumed by the caller."""
+
+    def alive(run: Run) -> bool:
+        return run.id == exclude or driver_alive(run, older_than)
+
     with db.session() as s:
-        return mark_stale_runs_crashed(s, older_than=STALE_AFTER, driver_alive=driver_alive)
+        return mark_stale_runs_crashed(s, older_than=older_than, driver_alive=alive)
 
 
 @dataclass
@@ -92,30 +116,43 @@ class Driver:
     # -- entry point ---------------------------------------------------------------------
     def execute(self, run_id: int) -> str:
         """Run ``run_id`` to a terminal state and return it. Raises IllegalTransition when
-        another run of the same scope is running (the caller re-queues)."""
-        with log_context(tenant=self._tenant_slug(run_id), run_id=run_id):
-            return self._execute(run_id)
+        another run of the same scope is running (the caller re-queues). Returns the current
+        (non-terminal) state when another live driver is driving it (a duplicate delivery)."""
+        with _DRIVING_LOCK:
+            if run_id in _DRIVING:
+                return State.RUNNING
+            _DRIVING.add(run_id)
+        try:
+            with log_context(tenant=self._tenant_slug(run_id), run_id=run_id):
+                return self._execute(run_id)
+        finally:
+            with _DRIVING_LOCK:
+                _DRIVING.discard(run_id)
 
     def _tenant_slug(self, run_id: int) -> str | None:
         with self.db.session() as s:
             return s.execute(select(Tenant.slug).join(Run, Run.tenant_id == Tenant.id).where(Run.id == run_id)).scalar()
 
     def _execute(self, run_id: int) -> str:
-        recover_crashed_runs(self.db)
+        recover_crashed_runs(self.db, exclude=run_id)
+        resumed = False
         with self.db.session() as s:
-            run = s.get(Run, run_id)
+            # The row lock serializes two deliveries of the same run (PostgreSQL; SQLite
+            # serializes writers anyway).
+            run = s.get(Run, run_id, with_for_update=True)
             if run is None:
                 raise LookupError(f"run {run_id} does not exist")
             if State(run.state) in TERMINAL_STATES:
                 return run.state
             if run.state in (State.RUNNING, State.RETRYING):
-                # Re-delivered (a worker died): the old attempt's unfinished tasks are crashed.
+                # Re-delivered: resume only if its previous driver is gone.
                 if run.driver and run.driver != driver_id() and driver_alive(run):
                     return run.state
                 set_run_state(s, run, State.RETRYING, "resumed after its previous driver stopped")
                 for t in s.execute(select(TaskRun).where(TaskRun.run_id == run.id)).scalars():
-                    if State(t.state) not in TERMINAL_STATES:
-                        set_task_state(s, t, State.CRASHED, "its driver stopped", error_kind="CRASH")
+                    if t.state in (State.RUNNING, State.RETRYING):
+                        set_task_state(s, t, State.RETRYING, "its driver stopped; re-executing")
+                resumed = True
             else:
                 set_run_state(s, run, State.PENDING)
             run.driver = driver_id()
@@ -124,12 +161,29 @@ class Driver:
             tenant_id, source_id = run.tenant_id, run.source_id
         graph = _Graph()
         try:
+            if resumed:
+                self._adopt(graph, run_id)
             self._build(graph, run_id, tenant_id, source_id, trigger, parent)
             self._loop(graph, run_id, full)
         except Exception as exc:
             log.exception("run %s: driver error", run_id)
             return self._finish(run_id, graph, error=f"driver error: {type(exc).__name__}: {exc}")
         return self._finish(run_id, graph)
+
+    def _adopt(self, graph: _Graph, run_id: int) -> None:
+        """A resumed run keeps the tasks its previous driver created: finished ones stay
+        finished, unfinished ones are submitted again."""
+        with self.db.session() as s:
+            tasks = list(s.execute(select(TaskRun).where(TaskRun.run_id == run_id).order_by(TaskRun.id)).scalars())
+        for t in tasks:
+            graph.tasks[t.key] = t.id
+            graph.key_of[t.id] = t.key
+            graph.deps[t.key] = tuple(t.depends_on or ())
+            if State(t.state) in TERMINAL_STATES:
+                graph.state[t.key] = t.state
+                graph.submitted.add(t.key)
+            else:
+                graph.state[t.key] = State.SCHEDULED
 
     # -- graph ---------------------------------------------------------------------------
     def _sources(self, tenant_id: int, source_id: int | None) -> list[Source]:
@@ -149,6 +203,8 @@ class Driver:
         partition: str | None,
         deps: tuple[str, ...],
     ) -> None:
+        if key in graph.tasks:  # adopted from the previous driver of a resumed run
+            return
         with self.db.session() as s:
             task = TaskRun(
                 run_id=run_id,
@@ -180,6 +236,8 @@ class Driver:
                 rt = runtime_for(src, self.vault)
             except Exception as exc:  # bad stored options/secrets: fail that source only
                 key = f"{src.id}:setup:-"
+                if key in graph.tasks:
+                    continue
                 self._add_task(graph, run_id, src.id, key, "setup", None, ())
                 self._fail_now(graph, key, "CONFIG", f"source {src.id} ({src.kind}) cannot be read: {exc}")
                 continue
@@ -188,7 +246,10 @@ class Driver:
                 self._expand(graph, run_id, rt)
                 continue
             self._add_task(graph, run_id, src.id, disc.key, disc.stream, None, ())
-            graph.discovery[disc.key] = rt
+            if graph.state.get(disc.key) == State.COMPLETED:  # resumed: discovered already
+                self._expand(graph, run_id, rt)
+            else:
+                graph.discovery[disc.key] = rt
 
     def _build_retry(self, graph: _Graph, run_id: int, parent: int, sources: dict[int, Source]) -> None:
         with self.db.session() as s:
