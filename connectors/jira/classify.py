@@ -17,7 +17,12 @@ import httpx
 from connectors.errors import ErrorKind
 from connectors.http.classify import Verdict, classify_response
 
-PROJECT_HIDDEN = ("does not exist for the field 'project'", "do not have permission", "not have the permission")
+PROJECT_HIDDEN = (
+    "does not exist for the field 'project'",
+    "No project could be found",
+    "do not have permission",
+    "not have the permission",
+)
 
 
 def _messages(response: httpx.Response) -> str:
