@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from connectors.http.ratelimit import InMemoryRateBudget
 from storage import Database, model_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class FastClock:

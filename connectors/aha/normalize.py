@@ -72,6 +72,15 @@ class Ref(AhaModel):
     name: str | None = None
 
 
+def _single(value: Any) -> Any:
+    # Initiatives list their child epics/features under the same names ("epic": [...]):
+    # a list is not a reference to a parent.
+    return None if isinstance(value, list) else value
+
+
+ParentRef = Annotated[Ref | None, BeforeValidator(_single)]
+
+
 class ProjectRef(AhaModel):
     id: Id
     reference_prefix: str | None = None
@@ -101,7 +110,7 @@ class Release(AhaModel):
     released_on: date | None = None
     parking_lot: bool | None = None
     master_release: bool | None = None
-    parent: Ref | None = None
+    parent: ParentRef = None
     owner: UserRef | None = None
     workflow_status: WorkflowStatus | None = None
     created_at: datetime | None = None
@@ -123,12 +132,12 @@ class Record(AhaModel):
     status: str | None = None  # initiatives also carry a plain status
     assigned_to_user: UserRef | None = None
     created_by_user: UserRef | None = None
-    release: Ref | None = None
+    release: ParentRef = None
     release_id: Id | None = None
-    epic: Ref | None = None
-    master_feature: Ref | None = None  # older accounts: epics were "master features"
-    initiative: Ref | None = None
-    feature: Ref | None = None  # requirement -> feature; idea -> promoted feature
+    epic: ParentRef = None
+    master_feature: ParentRef = None  # older accounts: epics were "master features"
+    initiative: ParentRef = None
+    feature: ParentRef = None  # requirement -> feature; idea -> promoted feature
     tags: list[Any] = Field(default_factory=list)
     custom_fields: list[Any] = Field(default_factory=list)
     original_estimate: float | None = None

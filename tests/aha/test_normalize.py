@@ -133,7 +133,9 @@ def test_release_dates_and_released_fallback() -> None:
 
 
 def test_product_is_a_project_keyed_by_id_with_its_prefix() -> None:
-    [row] = list(n.products({"id": "174813163", "reference_prefix": "PL3", "name": "Line", "product_line": True}, ctx()))
+    [row] = list(
+        n.products({"id": "174813163", "reference_prefix": "PL3", "name": "Line", "product_line": True}, ctx())
+    )
     assert row.entity == "project"
     assert (row.data["external_id"], row.data["key"], row.data["kind"]) == ("174813163", "PL3", "product_line")
 
@@ -148,7 +150,12 @@ def test_people_from_account_and_product_users() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "parent_kind"),
-    [("Feature", "work_item"), ("Ideas::Idea", "work_item"), ("Release", "release"), ("StrategicImperative", "strategicimperative")],
+    [
+        ("Feature", "work_item"),
+        ("Ideas::Idea", "work_item"),
+        ("Release", "release"),
+        ("StrategicImperative", "strategicimperative"),
+    ],
 )
 def test_comment_parent_kinds(kind: str, parent_kind: str) -> None:
     payload = {"id": "1", "body": "<p>hi</p>", "user": {"id": "2"}, "commentable": {"type": kind, "id": "3"}}

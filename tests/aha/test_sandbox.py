@@ -1,0 +1,180 @@
+"""The Aha! connector against its sandbox: exact counts, incremental runs, faults."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.aha import CONNECTOR
+from connectors.aha.sandbox import AhaSandbox, make_sandbox
+from connectors.errors import ConfigError, ErrorKind, TransientError
+from connectors.http.client import HttpClient, RetryPolicy
+from connectors.runtime import SourceRuntime, run_source_sequentially, run_task
+from connectors.sandbox.kit import Faults, RunningServer, serve_in_thread
+from storage import Database
+from tests.conftest import MakeRuntime
+from tests.ingest_support import FastClock, live_counts, rows
+
+ENTITIES = ["project", "release", "work_item", "person", "comment"]
+
+
+@pytest.fixture
+def sandbox() -> Iterator[tuple[AhaSandbox, RunningServer]]:
+    sb = make_sandbox(seed=11, minute_s=0.03, products=2, features=10)
+    server = serve_in_thread(sb)
+    yield sb, server
+    server.stop()
+
+
+def runtime(make_runtime: MakeRuntime, sb: AhaSandbox, server: RunningServer, **options: Any) -> SourceRuntime:
+    truth = sb.truth()
+    return make_runtime("aha", {"base_url": server.url, **truth["options"], **options}, truth["secrets"])
+
+
+def run(rt: SourceRuntime, db: Database, **kwargs: Any) -> Any:
+    return asyncio.run(run_source_sequentially(rt, db, budget=FastClock().budget(), **kwargs))
+
+
+def test_full_refresh_loads_exactly_the_truth_then_reads_incrementally(
+    sandbox: tuple[AhaSandbox, RunningServer], make_runtime: MakeRuntime, sqlite_db: Database
+) -> None:
+    sb, server = sandbox
+    rt = runtime(make_runtime, sb, server)
+    first = run(rt, sqlite_db)
+    assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
+    assert sum(r.quarantined for r in first.results.values()) == 0
+    feature_calls = [r for r in sb.api_requests() if r.path.endswith("/features")]
+    assert feature_calls and all("fields=" in r.query and "updated_since" not in r.query for r in feature_calls)
+
+    # Mark a feature shipped in Aha!: the next run asks only for what changed since the cursor.
+    target = sb.account.products[0].features[3]
+    asyncio.run(_post(server, "/__mutate", {"op": "update_feature", "id": target["id"], "status": "Shipped"}))
+    sb.requests.clear()
+    second = run(rt, sqlite_db)
+    assert second.requests < first.requests
+    feature_calls = [r for r in sb.api_requests() if r.path.endswith("/features")]
+    assert all("updated_since=" in r.query for r in feature_calls)
+    requirement_calls = [r for r in sb.api_requests() if r.path.endswith("/requirements")]
+    assert any(target["id"] in r.path for r in requirement_calls)
+    assert len(requirement_calls) < sum(len(p.features) for p in sb.account.products)
+    [row] = [r for r in rows(sqlite_db, rt.source_id, "work_item") if r["external_id"] == target["id"]]
+    assert row["status"] == "Shipped" and row["status_category"] == "done"
+    assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
+
+
+def test_products_option_selects_partitions_by_prefix(
+    sandbox: tuple[AhaSandbox, RunningServer], make_runtime: MakeRuntime, sqlite_db: Database
+) -> None:
+    sb, server = sandbox
+    rt = runtime(make_runtime, sb, server, products="prj2")
+    run(rt, sqlite_db)
+    wanted = sb.account.product("PRJ2")
+    assert wanted is not None
+    projects = {r["project_external_id"] for r in rows(sqlite_db, rt.source_id, "work_item")}
+    assert projects == {wanted.full["id"]}
+    assert live_counts(sqlite_db, rt.source_id, ["project"])["project"] == len(sb.account.products)
+
+
+def test_listings_page_through_total_pages(make_runtime: MakeRuntime, sqlite_db: Database) -> None:
+    sb = make_sandbox(seed=3, minute_s=0.03, products=1, features=1, requirements=0, ideas=230, comments=0)
+    server = serve_in_thread(sb)
+    try:
+        rt = runtime(make_runtime, sb, server)
+        run(rt, sqlite_db)
+        pages = sorted(r.query for r in sb.api_requests() if r.path.endswith("/ideas"))
+    finally:
+        server.stop()
+    assert len(pages) == 2 and "page=2" in pages[1]
+    assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
+
+
+def test_revoked_key_is_a_config_error_and_a_later_run_loses_nothing(
+    sandbox: tuple[AhaSandbox, RunningServer], make_runtime: MakeRuntime, sqlite_db: Database
+) -> None:
+    sb, server = sandbox
+    rt = runtime(make_runtime, sb, server)
+    sb.faults = Faults(revoked=True)
+    with pytest.raises(ConfigError) as err:
+        run(rt, sqlite_db)
+    assert err.value.kind is ErrorKind.CONFIG
+    assert "reconnect" in str(err.value) and "aha-sandbox-key" not in str(err.value)
+    sb.faults = Faults()
+    run(rt, sqlite_db)
+    assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
+
+
+def test_wrong_key_is_a_config_error(
+    sandbox: tuple[AhaSandbox, RunningServer], make_runtime: MakeRuntime, sqlite_db: Database
+) -> None:
+    _, server = sandbox
+    rt = make_runtime("aha", {"base_url": server.url}, {"token": "not-the-key"})
+    with pytest.raises(ConfigError, match="401") as err:
+        run(rt, sqlite_db)
+    assert "not-the-key" not in str(err.value)
+
+
+def test_429_storm_and_malformed_bodies_are_retried_to_completion(
+    sandbox: tuple[AhaSandbox, RunningServer], make_runtime: MakeRuntime, sqlite_db: Database
+) -> None:
+    sb, server = sandbox
+    rt = runtime(make_runtime, sb, server)
+    sb.faults = Faults(burst_429=5, retry_after_s=0)
+    run(rt, sqlite_db)
+    assert [r.status for r in sb.api_requests()].count(429) == 5
+    assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
+    sb.faults = Faults(malformed=3)
+    report = run(rt, sqlite_db, full=True)
+    assert report.results and live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
+
+
+def test_persistent_garbage_is_transient_and_the_cursor_does_not_move(
+    sandbox: tuple[AhaSandbox, RunningServer], make_runtime: MakeRuntime, sqlite_db: Database
+) -> None:
+    sb, server = sandbox
+    rt = runtime(make_runtime, sb, server)
+    sb.faults = Faults(malformed=10_000)
+
+    async def attempt() -> None:
+        async with HttpClient(
+            rt.options.base_url,
+            auth=CONNECTOR.auth(rt.secrets),
+            classify=CONNECTOR.classify,
+            retry=RetryPolicy(attempts=2, backoff_initial_s=0.01, backoff_max_s=0.02),
+            budget=FastClock().budget(),
+        ) as http:
+            await run_task(rt, sqlite_db, http, "products", None)
+
+    with pytest.raises(TransientError) as err:
+        asyncio.run(attempt())
+    assert err.value.kind is ErrorKind.TRANSIENT
+    assert live_counts(sqlite_db, rt.source_id, ["project"]) == {"project": 0}
+    sb.faults = Faults()
+    run(rt, sqlite_db)
+    assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
+
+
+def test_check_names_the_user_and_the_products(
+    sandbox: tuple[AhaSandbox, RunningServer], make_runtime: MakeRuntime
+) -> None:
+    sb, server = sandbox
+    rt = runtime(make_runtime, sb, server, products="PRJ1,NOPE*")
+
+    async def go() -> Any:
+        async with HttpClient(
+            rt.options.base_url, auth=CONNECTOR.auth(rt.secrets), budget=FastClock().budget()
+        ) as http:
+            assert CONNECTOR.check is not None
+            return await CONNECTOR.check(http, rt.options)
+
+    result = asyncio.run(go())
+    assert result.ok and result.identity == "person-1@example.com" and result.details["products"] == ["PRJ1"]
+
+
+async def _post(server: RunningServer, path: str, body: dict[str, Any]) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(server.url + path, json=body)
+        response.raise_for_status()
