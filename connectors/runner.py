@@ -43,6 +43,13 @@ def cursor_value(record: Mapping[str, Any], path: str) -> Any:
     return dig(record, path)
 
 
+def landed(spec: StreamSpec, records: list[Any], ctx: StreamContext) -> list[Any]:
+    """The raw records as they may be stored (``spec.redact`` drops what privacy options forbid)."""
+    if spec.redact is None:
+        return records
+    return [spec.redact(r, ctx) if isinstance(r, Mapping) else r for r in records]
+
+
 def normalize_records(spec: StreamSpec, records: list[Any], ctx: StreamContext) -> tuple[list[Row], list[Quarantined]]:
     rows: list[Row] = []
     bad: list[Quarantined] = []
@@ -184,7 +191,7 @@ async def _run_listing(
                 for r in rows
                 if r.entity == spec.snapshot_entity and r.data.get("deleted_at") is None
             )
-        batch = Batch(rows=rows, raw=records, url=url, quarantined=bad)
+        batch = Batch(rows=rows, raw=landed(spec, records, ctx), url=url, quarantined=bad)
         if spec.cursor_field and spec.ascending and best is not None:
             batch.cursor = {"value": best}
         result.records_fetched += len(records)
@@ -257,7 +264,7 @@ async def _run_children(
 
         async def on_page(records: list[Any], url: str) -> bool:
             r, b = normalize_records(spec, records, child_ctx)
-            raw.extend(records)
+            raw.extend(landed(spec, records, child_ctx))
             rows.extend(r)
             bad.extend(b)
             return True

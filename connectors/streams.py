@@ -88,6 +88,7 @@ StatusHook = Callable[[int, StreamContext], str | None]
 PrepareHook = Callable[[StreamContext, "HttpClient"], Awaitable[None]]
 CollectHook = Callable[[list[Mapping[str, Any]], StreamContext], Iterable[Row]]
 # (ids live in the store but missing from a complete listing, ctx, http) -> (rows, ids still alive)
+RedactHook = Callable[[Mapping[str, Any], StreamContext], Any]
 ConfirmGoneHook = Callable[[list[str], StreamContext, "HttpClient"], Awaitable[tuple[list[Row], set[str]]]]
 
 
@@ -148,6 +149,7 @@ class StreamSpec:
     stop_at_seen: bool = False  # cursor = cursor_field of the newest record; stop there next time
     collect: CollectHook | None = None  # child streams: rows from one parent's complete listing
     confirm_gone: ConfirmGoneHook | None = None  # snapshot streams: re-check before tombstoning
+    redact: RedactHook | None = None  # privacy: the raw record as it may be landed (e.g. without text)
 
     def pace_for(self, ctx: StreamContext) -> Pace | None:
         """The stream's pace; a callable pace depends on the source (e.g. Slack's app distribution)."""
