@@ -1,0 +1,43 @@
+"""Bitbucket Cloud: one workspace per source, fanned out per repository."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.bitbucket.check import check
+from connectors.bitbucket.classify import classify_bitbucket
+from connectors.bitbucket.options import HEADERS, BitbucketOptions, BitbucketSecrets, auth_for
+from connectors.bitbucket.streams import STREAMS
+from connectors.connector import Connector
+from connectors.streams import Partition
+
+
+def partition_of(row: Mapping[str, Any], options: Any) -> Partition | None:
+    """A repository row -> its partition (key ``workspace/slug``; globs may also match slug or name)."""
+    full_name = str(row["full_name"])
+    slug = full_name.rsplit("/", 1)[-1]
+    names = tuple(dict.fromkeys(x for x in (slug, row.get("name")) if x))
+    return Partition(
+        key=full_name,
+        values={"full_name": full_name, "repo_slug": slug, "external_id": str(row["external_id"])},
+        names=names,
+    )
+
+
+CONNECTOR = Connector(
+    kind="bitbucket",
+    options_model=BitbucketOptions,
+    secrets_model=BitbucketSecrets,
+    auth=auth_for,
+    streams=STREAMS,
+    discovery_stream="repositories",
+    partition_entity="repository",
+    partition_of=partition_of,
+    headers=HEADERS,
+    classify=classify_bitbucket,
+    check=check,
+    sandbox="connectors.bitbucket.sandbox:make_sandbox",
+)
+
+__all__ = ["CONNECTOR", "BitbucketOptions", "BitbucketSecrets", "partition_of"]

@@ -1,0 +1,86 @@
+"""Bitbucket Cloud source options, secrets and auth.
+
+Two credential forms, exactly one per source:
+
+* ``token``: a workspace, project or repository access token (or an OAuth access token), sent as
+  ``Authorization: Bearer``;
+* ``username`` + ``api_token``: the Atlassian account email and a user API token, sent as Basic.
+
+App passwords stopped working on 9 June 2026; an ``app_password`` secret is refused with the way out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import httpx
+from pydantic import SecretStr, field_validator, model_validator
+
+from connectors.connector import SourceOptions, SourceSecrets
+
+HEADERS = {"Accept": "application/json", "User-Agent": "headwater-connector"}
+API_TOKEN_HELP = (
+    "create an API token with read scopes for repositories, pull requests, projects and workspace "
+    "membership (Atlassian account settings > Security > Create API token with scopes) and reconnect "
+    "with username = your Atlassian account email and api_token = the token"
+)
+
+
+class BitbucketOptions(SourceOptions):
+    """``base_url``: https://api.bitbucket.org/2.0 (or a server speaking the same API)."""
+
+    base_url: str = "https://api.bitbucket.org/2.0"
+    workspace: str
+
+    @field_validator("workspace")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        value = value.strip()
+        if not value or "/" in value or " " in value:
+            raise ValueError(f"must be a workspace slug or {{uuid}} such as 'acme', got {value!r}")
+        return value
+
+
+class BitbucketSecrets(SourceSecrets):
+    token: SecretStr | None = None
+    username: str | None = None
+    api_token: SecretStr | None = None
+    app_password: SecretStr | None = None  # accepted only to explain that it no longer works
+
+    @model_validator(mode="after")
+    def _exactly_one_form(self) -> BitbucketSecrets:
+        if self.app_password is not None:
+            raise ValueError(f"Bitbucket app passwords were retired on 9 June 2026: {API_TOKEN_HELP}")
+        basic = self.username is not None or self.api_token is not None
+        if self.token is not None and basic:
+            raise ValueError("give either `token` (an access token) or `username` + `api_token`, not both")
+        if self.token is None and not basic:
+            raise ValueError("give `token` (an access token) or `username` + `api_token` (email and API token)")
+        if basic and (not self.username or self.api_token is None):
+            raise ValueError("`username` (your Atlassian account email) and `api_token` go together")
+        return self
+
+    @property
+    def uses_basic(self) -> bool:
+        return self.token is None
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer <token>`` on every request; the token never appears in repr()."""
+
+    def __init__(self, token: SecretStr) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(token=**********)"
+
+
+def auth_for(secrets: BitbucketSecrets) -> httpx.Auth:
+    if secrets.token is not None:
+        return BearerAuth(secrets.token)
+    assert secrets.username is not None and secrets.api_token is not None
+    return httpx.BasicAuth(secrets.username, secrets.api_token.get_secret_value())

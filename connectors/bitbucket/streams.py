@@ -1,0 +1,158 @@
+"""The Bitbucket Cloud streams, as a table. Paths are relative to ``base_url`` (…/2.0).
+
+* Workspace members, projects and repositories (the partitions): complete listings.
+* Branches: complete listing per repository (deleted branches are tombstoned).
+* Commits: Bitbucket has no date filter; the listing is newest first, so a run reads down to the
+  newest hash the previous run saw (``stop_at_seen``).
+* Pull requests in every state (OPEN, MERGED, DECLINED, SUPERSEDED must be asked for: the default
+  is OPEN only), newest updated first, incremental with ``q=updated_on > "…"``.
+* Activity (approvals and change requests -> reviews, comments, state updates) and commits of the
+  pull requests updated since the child's watermark.
+
+Pagination follows the ``next`` URL of each page (``pagelen`` <= 100; 50 for pull requests).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.bitbucket import normalize as n
+from connectors.http.pagination import NextUrlPaginator
+from connectors.streams import ParentSpec, StatusAction, StreamContext, StreamSpec
+
+PAGELEN = 100
+PR_PAGELEN = 50
+PR_STATES = ["OPEN", "MERGED", "DECLINED", "SUPERSEDED"]
+
+
+def _page(ctx: StreamContext) -> dict[str, Any]:
+    return {"pagelen": PAGELEN}
+
+
+def _pulls(ctx: StreamContext) -> dict[str, Any]:
+    params: dict[str, Any] = {"state": PR_STATES, "sort": "-updated_on", "pagelen": PR_PAGELEN}
+    since = (ctx.cursor or {}).get("value")
+    if since:
+        params["q"] = f'updated_on > "{since}"'
+    return params
+
+
+def _repo_where(ctx: StreamContext) -> dict[str, Any]:
+    assert ctx.partition is not None
+    return {"repository_external_id": str(ctx.partition.values["external_id"])}
+
+
+def _repo_status(status: int, ctx: StreamContext) -> str | None:
+    """404 on a repository listing: the repository was deleted (or access to it removed)."""
+    return StatusAction.PARTITION_GONE
+
+
+def _child_gone(status: int, ctx: StreamContext) -> str | None:
+    return StatusAction.EMPTY
+
+
+PR_PARENT = ParentSpec(
+    entity="pull_request",
+    fields=("external_id", "number", "repository_external_id", "state"),
+    partition_column="repository_external_id",
+    partition_value="external_id",
+)
+
+STREAMS: tuple[StreamSpec, ...] = (
+    StreamSpec(
+        name="repositories",
+        path="repositories/{workspace}",
+        normalize=n.repository,
+        records_path="values",
+        params=_page,
+        paginator=NextUrlPaginator,
+        partitioned=False,
+        snapshot_entity="repository",
+        entities=("repository",),
+    ),
+    StreamSpec(
+        name="members",
+        path="workspaces/{workspace}/members",
+        normalize=n.person,
+        records_path="values",
+        params=_page,
+        paginator=NextUrlPaginator,
+        partitioned=False,
+        entities=("person",),
+    ),
+    StreamSpec(
+        name="projects",
+        path="workspaces/{workspace}/projects",
+        normalize=n.project,
+        records_path="values",
+        params=_page,
+        paginator=NextUrlPaginator,
+        partitioned=False,
+        snapshot_entity="project",
+        entities=("project",),
+    ),
+    StreamSpec(
+        name="branches",
+        path="repositories/{full_name}/refs/branches",
+        normalize=n.branch,
+        records_path="values",
+        params=_page,
+        paginator=NextUrlPaginator,
+        snapshot_entity="branch",
+        snapshot_where=_repo_where,
+        allow_status=frozenset({404}),
+        on_status=_repo_status,
+        entities=("branch",),
+    ),
+    StreamSpec(
+        name="commits",
+        path="repositories/{full_name}/commits",
+        normalize=n.commit,
+        records_path="values",
+        params=_page,
+        paginator=NextUrlPaginator,
+        cursor_field="hash",
+        stop_at_seen=True,
+        allow_status=frozenset({404}),
+        on_status=_repo_status,
+        entities=("commit",),
+    ),
+    StreamSpec(
+        name="pull_requests",
+        path="repositories/{full_name}/pullrequests",
+        normalize=n.pull_request,
+        records_path="values",
+        params=_pulls,
+        paginator=NextUrlPaginator,
+        cursor_field="updated_on",
+        allow_status=frozenset({404}),
+        on_status=_repo_status,
+        entities=("pull_request",),
+    ),
+    StreamSpec(
+        name="pr_activity",
+        path="repositories/{full_name}/pullrequests/{number}/activity",
+        normalize=n.activity,
+        records_path="values",
+        params=lambda ctx: {"pagelen": PR_PAGELEN},
+        paginator=NextUrlPaginator,
+        parent=PR_PARENT,
+        depends_on=("pull_requests",),
+        allow_status=frozenset({404}),
+        on_status=_child_gone,
+        entities=("review", "comment", "pull_request"),
+    ),
+    StreamSpec(
+        name="pr_commits",
+        path="repositories/{full_name}/pullrequests/{number}/commits",
+        normalize=n.pr_commit,
+        records_path="values",
+        params=_page,
+        paginator=NextUrlPaginator,
+        parent=PR_PARENT,
+        depends_on=("pull_requests",),
+        allow_status=frozenset({404}),
+        on_status=_child_gone,
+        entities=("commit",),
+    ),
+)
