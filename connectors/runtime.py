@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from connectors.connector import Connector, SourceOptions, SourceSecrets, credential_fingerprint
-from connectors.http.client import HttpClient
+from connectors.http.client import HttpClient, RetryPolicy
 from connectors.http.ratelimit import InMemoryRateBudget, RateBudget
 from connectors.runner import StreamResult, filter_partitions, run_stream
 from connectors.store import TaskStore
@@ -58,6 +58,7 @@ def open_http(
     validator_lookup: Any = None,
     keep_log: bool = False,
     max_in_flight: int | None = None,
+    retry: RetryPolicy | None = None,
 ) -> HttpClient:
     c = rt.connector
     return HttpClient(
@@ -68,6 +69,7 @@ def open_http(
         budget_key=rt.credential,
         classify=c.classify,
         max_in_flight=max_in_flight or c.max_in_flight,
+        retry=retry or RetryPolicy(),
         transport=transport,
         validator_lookup=validator_lookup,
         keep_log=keep_log,

@@ -68,7 +68,7 @@ class TaskStore:
 
     # -- reads -------------------------------------------------------------------------
     def read_cursor(self) -> dict[str, Any] | None:
-        with self.db.session() as s:
+        with self.db.read() as s:
             row = s.execute(
                 select(Cursor.value).where(
                     Cursor.source_id == self.source_id,
@@ -79,7 +79,7 @@ class TaskStore:
         return dict(row) if row is not None else None
 
     def validator(self, url: str) -> tuple[str | None, str | None] | None:
-        with self.db.session() as s:
+        with self.db.read() as s:
             hit = s.execute(
                 select(HttpValidator.etag, HttpValidator.last_modified).where(
                     HttpValidator.source_id == self.source_id, HttpValidator.url_hash == url_hash(url)
@@ -103,7 +103,7 @@ class TaskStore:
             cond.append(val(table) if callable(val) else table.c[col] == val)
         if since is not None:
             cond.append(table.c[parent.watermark] >= since)
-        with self.db.session() as s:
+        with self.db.read() as s:
             result = s.execute(select(*cols).where(*cond).order_by(table.c[parent.watermark], table.c.id))
             return [dict(r._mapping) for r in result]
 
@@ -116,8 +116,8 @@ class TaskStore:
             table.c.deleted_at.is_(None),
         ]
         for col, val in (where or {}).items():
-            cond.append(table.c[col] == val)
-        with self.db.session() as s:
+            cond.append(val(table) if callable(val) else table.c[col] == val)
+        with self.db.read() as s:
             return [dict(r._mapping) for r in s.execute(select(table).where(*cond).order_by(table.c.id))]
 
     # -- the one write ---------------------------------------------------------------------

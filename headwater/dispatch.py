@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from connectors.http.client import RetryPolicy
 from headwater.app import App, secret_key
 from pipelines import IllegalTransition, WorkerConfig, execute_run
 from storage.models import TERMINAL_STATES, Run, State
@@ -20,6 +21,7 @@ def worker_config(app: App, *, max_in_flight: int | None = None) -> WorkerConfig
         secret_key=secret_key(app.settings),
         redis_url=app.settings.resolved_redis_url,
         max_in_flight=max_in_flight,
+        retry=RetryPolicy(attempts=app.settings.http_retry_attempts, backoff_max_s=app.settings.http_backoff_max_s),
     )
 
 

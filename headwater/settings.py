@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     alert_webhook_url: str | None = None
     stale_after_hours: float = 24.0
+    http_retry_attempts: int = 6
+    http_backoff_max_s: float = 60.0
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 

@@ -10,6 +10,7 @@ the failed tasks and their dependents.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -22,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from connectors.runtime import SourceRuntime, discovery_plan, partitions_of, plan_tasks
 from headwater.logs import log_context
@@ -202,10 +204,11 @@ class Driver:
         stream: str,
         partition: str | None,
         deps: tuple[str, ...],
+        session: Session | None = None,
     ) -> None:
         if key in graph.tasks:  # adopted from the previous driver of a resumed run
             return
-        with self.db.session() as s:
+        with contextlib.nullcontext(session) if session is not None else self.db.session() as s:
             task = TaskRun(
                 run_id=run_id,
                 source_id=source_id,
@@ -276,13 +279,13 @@ class Driver:
 
     def _expand(self, graph: _Graph, run_id: int, rt: SourceRuntime) -> None:
         partitions = partitions_of(rt, self.db)
-        for plan in plan_tasks(rt, partitions):
-            if plan.key in graph.tasks:
-                continue
-            deps = tuple(d for d in plan.depends_on if d in graph.tasks)
-            self._add_task(
-                graph, run_id, rt.source_id, plan.key, plan.stream, plan.partition.key if plan.partition else None, deps
-            )
+        with self.db.session() as s:  # the whole fan-out in one transaction
+            for plan in plan_tasks(rt, partitions):
+                if plan.key in graph.tasks:
+                    continue
+                deps = tuple(d for d in plan.depends_on if d in graph.tasks)
+                part = plan.partition.key if plan.partition else None
+                self._add_task(graph, run_id, rt.source_id, plan.key, plan.stream, part, deps, session=s)
 
     def _fail_now(self, graph: _Graph, key: str, kind: str, message: str) -> None:
         with self.db.session() as s:
@@ -327,28 +330,37 @@ class Driver:
                         run.heartbeat_at = utcnow()
 
     def _submit_ready(self, graph: _Graph, full: bool) -> None:
-        for key, tid in graph.tasks.items():
+        """Cancel tasks whose upstream failed, submit those whose upstream completed (one transaction)."""
+        cancel: list[tuple[str, str]] = []
+        ready: list[str] = []
+        for key in graph.tasks:
             if key in graph.submitted:
                 continue
-            dep_states = [graph.state.get(d) for d in graph.deps[key]]
-            bad = [d for d in graph.deps[key] if graph.state.get(d) in (State.FAILED, State.CRASHED, State.CANCELLED)]
+            deps = graph.deps[key]
+            bad = [d for d in deps if graph.state.get(d) in (State.FAILED, State.CRASHED, State.CANCELLED)]
             if bad:
-                with self.db.session() as s:
-                    task = s.get(TaskRun, tid)
-                    assert task is not None
-                    set_task_state(s, task, State.CANCELLED, f"skipped: upstream task {bad[0]} did not complete")
-                graph.state[key] = State.CANCELLED
-                graph.submitted.add(key)
-                continue
-            if all(st == State.COMPLETED for st in dep_states):
-                with self.db.session() as s:
-                    task = s.get(TaskRun, tid)
-                    assert task is not None
-                    set_task_state(s, task, State.PENDING)
-                graph.state[key] = State.PENDING
-                graph.submitted.add(key)
-                # Discovery first, then parents before children: deeper tasks get lower priority.
-                self.runner.submit(tid, full=full, priority=10 - len(graph.deps[key]))
+                cancel.append((key, bad[0]))
+            elif all(graph.state.get(d) == State.COMPLETED for d in deps):
+                ready.append(key)
+        if not cancel and not ready:
+            return
+        with self.db.session() as s:
+            for key, upstream in cancel:
+                task = s.get(TaskRun, graph.tasks[key])
+                assert task is not None
+                set_task_state(s, task, State.CANCELLED, f"skipped: upstream task {upstream} did not complete")
+            for key in ready:
+                task = s.get(TaskRun, graph.tasks[key])
+                assert task is not None
+                set_task_state(s, task, State.PENDING)
+        for key, _ in cancel:
+            graph.state[key] = State.CANCELLED
+            graph.submitted.add(key)
+        for key in ready:
+            graph.state[key] = State.PENDING
+            graph.submitted.add(key)
+            # Discovery first, then parents before children: deeper tasks get lower priority.
+            self.runner.submit(graph.tasks[key], full=full, priority=10 - len(graph.deps[key]))
 
     def _progress(self, graph: _Graph) -> dict[str, Any]:
         states = Counter(graph.state.values())

@@ -69,7 +69,10 @@ class DaskRunner:
 
         if not self._futures:
             return []
-        done, _ = wait(list(self._futures), timeout=timeout, return_when="FIRST_COMPLETED")
+        try:
+            done, _ = wait(list(self._futures), timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:  # nothing finished yet: the driver beats its heartbeat and waits again
+            return []
         out: list[tuple[int, dict[str, Any]]] = []
         for fut in done:
             task_id = self._futures.pop(fut)

@@ -14,14 +14,14 @@ import logging
 import os
 import socket
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.errors import ConfigError, ConnectorError, error_kind
-from connectors.http.client import HttpStats
+from connectors.http.client import HttpStats, RetryPolicy
 from connectors.http.ratelimit import InMemoryRateBudget, RateBudget, RedisRateBudget
 from connectors.runtime import SourceRuntime, open_http, partitions_of, run_task
 from connectors.store import TaskStore
@@ -43,6 +43,7 @@ class WorkerConfig:
     secret_key: SecretStr
     redis_url: str | None = None
     max_in_flight: int | None = None  # per task; 1 forces one request at a time (serial baseline)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 @dataclass
@@ -174,7 +175,7 @@ async def _run(
     store = TaskStore(db, tenant_id=rt.tenant_id, source_id=rt.source_id, stream=stream, partition=None)
     try:
         async with open_http(
-            rt, budget=budget, validator_lookup=store.validator, max_in_flight=cfg.max_in_flight
+            rt, budget=budget, validator_lookup=store.validator, max_in_flight=cfg.max_in_flight, retry=cfg.retry
         ) as http:
             result = await run_task(rt, db, http, stream, partition, full=full, run_id=run_id, task_run_id=task_run_id)
             return http.stats, result

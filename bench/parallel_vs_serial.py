@@ -1,0 +1,128 @@
+"""Parallel (Dask) vs serial refresh of one tenant against the GitHub sandbox, side by side.
+
+    python bench/parallel_vs_serial.py [--repos N] [--latency-ms L] [--scale 1,10,50] [--json]
+
+Both modes run the same full refresh against identical sandboxes (same seed and size), each
+into a fresh embedded database: *serial* executes one task at a time with one request in
+flight (a classic one-job pipeline); *parallel* runs the task graph on a local Dask cluster.
+Reports wall time, requests served, records loaded, peak RSS, and whether both loaded
+identical data. With --json the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from headwater.app import App
+from headwater.cli.sandboxes import SandboxProcess, settings_from_truth
+from headwater.settings import Settings
+from pipelines import request_run, run_document
+from storage.digest import data_digest
+from tenancy import add_source, add_tenant
+
+
+def one_mode(mode: str, repos: int, latency_ms: float, workers: int, threads: int) -> dict[str, Any]:
+    from headwater.dispatch import execute_inline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            home=Path(tmp),
+            secret_key=SecretStr("Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE="),
+            dask_workers=workers,
+            dask_threads=threads,
+            dask_address=None,
+            broker_url=None,
+        )
+        app = App.create(settings)
+        sandbox = SandboxProcess("github", seed=7, latency_ms=latency_ms, repos=repos)
+        try:
+            options, secrets = settings_from_truth(sandbox.truth(), sandbox.url)
+            with app.db.session() as s:
+                tenant = add_tenant(s, "bench")
+                add_source(s, app.vault, tenant, "github", options, secrets)
+            run, _ = request_run(app.db, tenant, full=True)
+            started = time.perf_counter()
+            state = execute_inline(app, run.id, serial=(mode == "serial"))
+            wall = time.perf_counter() - started
+            with app.db.session() as s:
+                doc = run_document(s, run.id)
+            assert doc is not None
+            digest, counts = data_digest(app.db)
+            rows = sum(counts.values())
+            return {
+                "mode": mode,
+                "state": state,
+                "wall_s": round(wall, 3),
+                "requests": len(sandbox.api_requests()),
+                "tasks": doc["tasks_total"],
+                "records_loaded": doc["records_loaded"],
+                "rows": rows,
+                "digest": digest,
+                "expected": sandbox.truth()["counts"],
+            }
+        finally:
+            sandbox.stop()
+            app.close()
+
+
+def peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024, 1)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repos", type=int, default=20)
+    p.add_argument("--latency-ms", type=float, default=100.0)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=16)
+    p.add_argument("--scale", default="", help="Also time parallel runs at these repository counts, e.g. 1,10,50.")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+
+    serial = one_mode("serial", args.repos, args.latency_ms, args.workers, args.threads)
+    parallel = one_mode("parallel", args.repos, args.latency_ms, args.workers, args.threads)
+    result: dict[str, Any] = {
+        "repos": args.repos,
+        "latency_ms": args.latency_ms,
+        "serial_s": serial["wall_s"],
+        "parallel_s": parallel["wall_s"],
+        "speedup": round(serial["wall_s"] / parallel["wall_s"], 2),
+        "requests_serial": serial["requests"],
+        "requests_parallel": parallel["requests"],
+        "tasks": parallel["tasks"],
+        "records": parallel["rows"],
+        "records_serial": serial["rows"],
+        "identical_data": serial["digest"] == parallel["digest"],
+        "states": [serial["state"], parallel["state"]],
+        "workers": args.workers,
+        "threads_per_worker": args.threads,
+    }
+    if args.scale:
+        result["scale"] = []
+        for n in (int(x) for x in args.scale.split(",") if x):
+            r = one_mode("parallel", n, args.latency_ms, args.workers, args.threads)
+            result["scale"].append(
+                {"repos": n, "parallel_s": r["wall_s"], "requests": r["requests"], "tasks": r["tasks"]}
+            )
+    result["peak_rss_mb"] = peak_rss_mb()
+    if not args.json:
+        for k, v in result.items():
+            print(f"{k}: {v}", file=sys.stderr)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HEADWATER_LOG_LEVEL", "WARNING")
+    main()
