@@ -30,9 +30,12 @@ class FastClock:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
-        self.now += seconds
+        # Concurrent sleepers wake at their own times: the clock moves to the latest wake-up,
+        # it does not add their waits up.
+        wake = self.now + seconds
         self.slept += seconds
         await asyncio.sleep(seconds * self.scale)
+        self.now = max(self.now, wake)
 
     def budget(self) -> InMemoryRateBudget:
         return InMemoryRateBudget(clock=self.clock, sleep=self.sleep)
