@@ -1,0 +1,134 @@
+"""Helpers for the Jira and Bitbucket connector tests: sandboxes in a thread, isolated task runs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from connectors.errors import ErrorKind, error_kind
+from connectors.http.client import HttpClient, RetryPolicy
+from connectors.http.ratelimit import InMemoryRateBudget
+from connectors.runner import StreamResult
+from connectors.runtime import SourceRuntime, discovery_plan, open_http, partitions_of, plan_tasks, run_task
+from connectors.sandbox import RunningServer, Sandbox, serve_in_thread
+from storage import Database
+from storage.models import Quarantine
+
+FAST_RETRY = RetryPolicy(
+    attempts=5, max_elapsed_s=10, backoff_initial_s=0.01, backoff_max_s=0.05, max_retry_after_s=0.2
+)
+
+
+class Served:
+    """A running sandbox with helpers for its control endpoints."""
+
+    def __init__(self, sandbox: Sandbox, server: RunningServer) -> None:
+        self.sandbox = sandbox
+        self.server = server
+        self.url = server.url
+
+    def truth(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/__truth").json()  # type: ignore[no-any-return]
+
+    def mutate(self, *ops: dict[str, Any]) -> dict[str, Any]:
+        r = httpx.post(f"{self.url}/__mutate", json=list(ops))
+        r.raise_for_status()
+        return r.json()  # type: ignore[no-any-return]
+
+    def faults(self, **faults: Any) -> None:
+        httpx.post(f"{self.url}/__faults", json=faults).raise_for_status()
+
+    def requests(self) -> list[dict[str, Any]]:
+        return httpx.get(f"{self.url}/__requests").json()  # type: ignore[no-any-return]
+
+    def reset_log(self) -> None:
+        httpx.post(f"{self.url}/__reset").raise_for_status()
+
+
+def serving(factory: Callable[..., Sandbox]) -> Iterator[Callable[..., Served]]:
+    running: list[RunningServer] = []
+
+    def start(**kw: Any) -> Served:
+        sandbox = factory(**kw)
+        server = serve_in_thread(sandbox)
+        running.append(server)
+        return Served(sandbox, server)
+
+    yield start
+    for server in running:
+        server.stop()
+
+
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the retry layer's attempts, shrink its waits."""
+    monkeypatch.setattr("connectors.runtime.HttpClient", lambda *a, **kw: HttpClient(*a, **{**kw, "retry": FAST_RETRY}))
+
+
+@dataclass
+class Outcome:
+    """Every task of one run, isolated like the pipeline does: results and error kinds by task key."""
+
+    results: dict[str, StreamResult] = field(default_factory=dict)
+    errors: dict[str, tuple[ErrorKind, str]] = field(default_factory=dict)
+    requests: int = 0
+
+    def kinds(self) -> set[ErrorKind]:
+        return {k for k, _ in self.errors.values()}
+
+
+def run_isolated(rt: SourceRuntime, db: Database, *, full: bool = False) -> Outcome:
+    """Discovery, then every planned task; a failing task fails alone (its dependents still run
+    here, which is harmless for these tests)."""
+
+    async def go() -> Outcome:
+        out = Outcome()
+        async with open_http(rt, budget=InMemoryRateBudget()) as http:
+            disc = discovery_plan(rt)
+            plans = [disc] if disc else []
+            try:
+                if disc:
+                    out.results[disc.key] = await run_task(rt, db, http, disc.stream, None, full=full)
+                plans = plan_tasks(rt, partitions_of(rt, db))
+            except Exception as exc:
+                out.errors[disc.key if disc else "discovery"] = (error_kind(exc), str(exc))
+                plans = []
+            for plan in plans:
+                try:
+                    out.results[plan.key] = await run_task(rt, db, http, plan.stream, plan.partition, full=full)
+                except Exception as exc:
+                    out.errors[plan.key] = (error_kind(exc), str(exc))
+            out.requests = http.stats.requests
+        return out
+
+    return asyncio.run(go())
+
+
+def run(rt: SourceRuntime, db: Database) -> Outcome:
+    out = run_isolated(rt, db)
+    assert not out.errors, out.errors
+    return out
+
+
+def all_counts(db: Database, source_id: int, entities: list[str], *, live: bool = True) -> dict[str, int]:
+    from storage import model_for
+
+    counts = {}
+    with db.session() as s:
+        for entity in entities:
+            t = model_for(entity).__table__  # type: ignore[attr-defined]
+            q = select(func.count(func.distinct(t.c.external_id))).where(t.c.source_id == source_id)
+            if live:
+                q = q.where(t.c.deleted_at.is_(None))
+            counts[entity] = int(s.execute(q).scalar_one())
+    return counts
+
+
+def quarantined(db: Database, source_id: int) -> list[str]:
+    with db.session() as s:
+        return [q.reason for q in s.execute(select(Quarantine).where(Quarantine.source_id == source_id)).scalars()]

@@ -1,0 +1,105 @@
+"""Bad inputs end with the ErrorKind that says who must act, and lose nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from connectors.errors import ErrorKind
+from connectors.runtime import SourceRuntime
+from storage import Database
+from tests.atlassian_support import Served, all_counts, fast_retries, quarantined, run, run_isolated
+
+Serve = Callable[..., Served]
+Source = Callable[..., SourceRuntime]
+
+
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast_retries(monkeypatch)
+
+
+def exact(served: Served, rt: SourceRuntime, db: Database) -> bool:
+    truth = served.truth()["counts"]
+    return all_counts(db, rt.source_id, list(truth)) == truth
+
+
+def test_bad_credentials_are_a_config_error_with_a_readable_message(
+    serve: Serve, jira_source: Source, sqlite_db: Database
+) -> None:
+    served = serve()
+    rt = jira_source(served, secrets={"email": "ingest@acme.example", "api_token": "wrong-token-123"})
+    out = run_isolated(rt, sqlite_db)
+    assert out.kinds() == {ErrorKind.CONFIG}
+    (message,) = {m for _, m in out.errors.values()}
+    assert "API token" in message and "reconnect" in message
+    assert "wrong-token-123" not in message
+    assert not out.results  # nothing ran past discovery
+
+
+def test_a_project_the_account_cannot_read_fails_only_its_own_tasks(
+    serve: Serve, jira_source: Source, sqlite_db: Database
+) -> None:
+    served = serve()
+    served.mutate({"op": "forbid_project", "project": "BETA"})
+    rt = jira_source(served)
+    out = run_isolated(rt, sqlite_db)
+    failed = {key.split(":")[2] for key in out.errors}
+    assert failed == {"BETA"}
+    assert out.kinds() == {ErrorKind.CONFIG}
+    assert any("Browse projects" in m for _, m in out.errors.values())
+    assert all(":BETA" not in key for key in out.results if ":issues:" in key)
+    alpha = [i for i in all_counts(sqlite_db, rt.source_id, ["work_item"]).values()]
+    assert alpha == [10]  # ALPHA's issues are all there
+
+
+def test_a_removed_endpoint_is_a_bug(serve: Serve, jira_source: Source, sqlite_db: Database) -> None:
+    served = serve()
+    served.mutate({"op": "gone", "path": "/rest/api/3/search/jql"})
+    rt = jira_source(served)
+    out = run_isolated(rt, sqlite_db)
+    assert out.kinds() == {ErrorKind.BUG}
+    assert {key.split(":")[1] for key in out.errors} == {"issues", "issue_ids"}
+    assert all("410" in m and "search/jql" in m for _, m in out.errors.values())
+
+
+def test_malformed_json_and_rate_limits_are_retried_and_lose_nothing(
+    serve: Serve, jira_source: Source, sqlite_db: Database
+) -> None:
+    served = serve()
+    served.faults(malformed=2, burst_429=2, retry_after_s=0)
+    rt = jira_source(served)
+    run(rt, sqlite_db)
+    assert exact(served, rt, sqlite_db)
+    assert quarantined(sqlite_db, rt.source_id) == []
+    statuses = [r["status"] for r in served.requests()]
+    assert statuses.count(429) == 2
+
+
+def test_persistent_faults_are_transient_then_a_rerun_is_exact(
+    serve: Serve, jira_source: Source, sqlite_db: Database
+) -> None:
+    served = serve()
+    served.faults(fail_paths=["/rest/api/3/search/jql"])
+    rt = jira_source(served)
+    out = run_isolated(rt, sqlite_db)
+    assert out.kinds() == {ErrorKind.TRANSIENT}
+    served.faults()
+    run(rt, sqlite_db)
+    assert exact(served, rt, sqlite_db)
+
+
+def test_the_sandbox_rate_limit_answers_like_jira(serve: Serve) -> None:
+    import httpx
+
+    served = serve(rate_per_s=2)
+    truth = served.truth()["secrets"]
+    auth = (truth["email"], truth["api_token"])
+    answers = [httpx.get(f"{served.url}/rest/api/3/field", auth=auth) for _ in range(4)]
+    limited = [a for a in answers if a.status_code == 429]
+    assert limited
+    headers = limited[0].headers
+    assert headers["ratelimit-reason"] == "jira-burst-based"
+    assert int(headers["retry-after"]) >= 1 and headers["x-ratelimit-remaining"] == "0"
+    assert headers["x-ratelimit-reset"].endswith("Z")
