@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from connectors.aha.classify import classify_aha
 from connectors.aha.options import AhaOptions, AhaSecrets
 from connectors.aha.streams import API, BUCKET, PACE, STREAMS
 from connectors.connector import CheckResult, Connector
@@ -77,6 +78,7 @@ CONNECTOR = Connector(
     partition_entity="project",
     partition_of=partition_of,
     headers={"Accept": "application/json"},
+    classify=classify_aha,
     check=check,
     max_in_flight=4,
     sandbox="connectors.aha.sandbox:make_sandbox",

@@ -83,7 +83,7 @@ class SlackSandbox(Sandbox):
             for c in readable
         )
         return {
-            "options": {"app_distribution": self.app_distribution},
+            "options": {"base_url": "/api", "app_distribution": self.app_distribution},
             "secrets": {"token": TOKEN},
             "counts": {"person": len(ws.users), "channel": len(ws.channels), "message": messages},
         }

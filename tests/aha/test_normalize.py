@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pydantic
 import pytest
 
 from connectors.aha import normalize as n
+from connectors.aha.classify import classify_aha
 from connectors.aha.options import AhaOptions
+from connectors.errors import ErrorKind
 from connectors.streams import Partition, StreamContext
 
 
@@ -179,3 +182,21 @@ def test_products_option_globs() -> None:
     assert opts.wants_product("prj7") and opts.wants_product("MW1") and not opts.wants_product("PL1")
     with pytest.raises(pydantic.ValidationError):
         AhaOptions(base_url="https://acme.aha.io", products=" , ")
+
+
+@pytest.mark.parametrize(
+    ("status", "path", "kind", "words"),
+    [
+        (200, "/api/v1/products", None, ""),
+        (401, "/api/v1/products", ErrorKind.CONFIG, "API key"),
+        (403, "/api/v1/products/PRJ1/features", ErrorKind.CONFIG, "`products` option"),
+        (404, "/api/v1/products/PRJ9/features", ErrorKind.CONFIG, "no longer exists"),
+        (404, "/api/v1/features/1/requirements", ErrorKind.CONFIG, "not found"),
+        (429, "/api/v1/products", ErrorKind.TRANSIENT, "rate limited"),
+        (502, "/api/v1/products", ErrorKind.TRANSIENT, "server error"),
+    ],
+)
+def test_classifier(status: int, path: str, kind: ErrorKind | None, words: str) -> None:
+    request = httpx.Request("GET", "https://acme.aha.io" + path)
+    verdict = classify_aha(httpx.Response(status, json={"error": "x"}, headers={"Retry-After": "3"}, request=request))
+    assert verdict.kind is kind and words in verdict.reason

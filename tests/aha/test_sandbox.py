@@ -101,7 +101,7 @@ def test_revoked_key_is_a_config_error_and_a_later_run_loses_nothing(
     with pytest.raises(ConfigError) as err:
         run(rt, sqlite_db)
     assert err.value.kind is ErrorKind.CONFIG
-    assert "reconnect" in str(err.value) and "aha-sandbox-key" not in str(err.value)
+    assert "API key" in str(err.value) and "reconnect" in str(err.value) and "aha-sandbox-key" not in str(err.value)
     sb.faults = Faults()
     run(rt, sqlite_db)
     assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]

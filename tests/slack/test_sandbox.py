@@ -36,7 +36,9 @@ def sandbox() -> Iterator[tuple[SlackSandbox, RunningServer]]:
 
 def runtime(make_runtime: MakeRuntime, sb: SlackSandbox, server: RunningServer, **options: Any) -> SourceRuntime:
     truth = sb.truth()
-    return make_runtime("slack", {"base_url": server.url + "/api", **truth["options"], **options}, truth["secrets"])
+    settings = dict(truth["options"])
+    settings["base_url"] = server.url + settings.pop("base_url")  # "/api": the methods live under it
+    return make_runtime("slack", {**settings, **options}, truth["secrets"])
 
 
 def run(rt: SourceRuntime, db: Database, clock: FastClock | None = None, **kwargs: Any) -> Any:
