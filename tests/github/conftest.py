@@ -78,5 +78,6 @@ def github_source(make_runtime: MakeRuntime) -> Callable[..., SourceRuntime]:
 
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the retry layer's attempts but shrink its waits (fault tests)."""
+    """Fewer attempts and tiny waits in the retry layer for runs made through connectors.runtime."""
     monkeypatch.setattr("connectors.runtime.HttpClient", partial(HttpClient, retry=FAST_RETRY))
+    monkeypatch.setattr("connectors.runtime.RetryPolicy", lambda: FAST_RETRY)

@@ -105,7 +105,7 @@ def test_upstream_changes_are_picked_up_incrementally(
         for p in rows(sqlite_db, rt.source_id, "pull_request")
         if p["number"] == oldest_pr and p["repository_external_id"] == str(repo.id)
     )
-    assert pr["title"].endswith("(edited)")
+    assert str(pr["title"]).endswith("(edited)")
     reviews_fetched = [x for x in served.requests() if x["path"].endswith("/reviews") and x["status"] == 200]
     assert [x["path"] for x in reviews_fetched] == [f"/repos/{world.org}/{repo.name}/pulls/{oldest_pr}/reviews"]
 
