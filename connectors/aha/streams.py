@@ -12,6 +12,8 @@ bucket paced under that budget, and 429s with ``Retry-After`` are retried by the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from connectors.aha import normalize as n
@@ -66,6 +68,14 @@ def listing(fields: str | None = None, *, incremental: bool = False) -> Any:
 def gone_is_empty(status: int, ctx: StreamContext) -> str:
     """Some accounts lack a record type (epics were "master features"; /users needs an admin)."""
     return StatusAction.EMPTY
+
+
+def changed_since_cursor(parent: Mapping[str, Any], ctx: StreamContext) -> bool:
+    """Skip the parent whose watermark *is* the cursor: an earlier run read it in that very state
+    (the store selects parents with ``watermark >= cursor``, so it would be read on every run)."""
+    mark = (ctx.cursor or {}).get("value")
+    value = parent.get("updated_at")
+    return mark is None or not isinstance(value, datetime) or value.isoformat() != mark
 
 
 PRODUCT = API + "/products/{prefix}"
@@ -134,6 +144,7 @@ STREAMS: tuple[StreamSpec, ...] = (
             fields=("key", "project_external_id"),
             partition_column="project_external_id",
             where={"type": "feature"},
+            select=changed_since_cursor,
         ),
         depends_on=("features",),
         allow_status=frozenset({404}),  # the feature was deleted after it was listed

@@ -21,6 +21,8 @@ child stream over loaded thread parents (``reply_count > 0``) whose ``updated_at
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_
@@ -102,6 +104,14 @@ def thread_parents(t: Any) -> Any:
     return and_(t.c.reply_count > 0, t.c.thread_ts == t.c.ts)
 
 
+def changed_since_cursor(parent: Mapping[str, Any], ctx: StreamContext) -> bool:
+    """Skip the parent whose watermark *is* the cursor: an earlier run read it in that very state
+    (the store selects parents with ``watermark >= cursor``, so it would be read on every run)."""
+    mark = (ctx.cursor or {}).get("value")
+    value = parent.get("updated_at")
+    return mark is None or not isinstance(value, datetime) or value.isoformat() != mark
+
+
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="conversations",
@@ -158,6 +168,7 @@ STREAMS: tuple[StreamSpec, ...] = (
             fields=("ts", "channel_external_id"),
             partition_column="channel_external_id",
             where={"thread": thread_parents},
+            select=changed_since_cursor,
             chunk=20,
         ),
         depends_on=("messages",),

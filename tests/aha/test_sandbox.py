@@ -178,3 +178,33 @@ async def _post(server: RunningServer, path: str, body: dict[str, Any]) -> None:
     async with httpx.AsyncClient() as client:
         response = await client.post(server.url + path, json=body)
         response.raise_for_status()
+
+
+def test_the_sandbox_speaks_aha() -> None:
+    """Bearer keys, compact lists unless ``fields``, pagination object, per-second limit with headers."""
+    sb = make_sandbox(seed=2, products=1, features=3, minute_s=600)  # a "second" lasts 10 s here
+    server = serve_in_thread(sb)
+    auth = {"Authorization": f"Bearer {sb.truth()['secrets']['token']}"}
+    try:
+        with httpx.Client(base_url=server.url + "/api/v1", headers=auth) as api:
+            assert httpx.get(server.url + "/api/v1/products").status_code == 401
+            compact = api.get("/products/PRJ1/features").json()
+            assert set(compact["features"][0]) == {
+                "id",
+                "reference_num",
+                "name",
+                "created_at",
+                "url",
+                "resource",
+                "product_id",
+            }
+            assert compact["pagination"] == {"total_records": 3, "total_pages": 1, "current_page": 1}
+            full = api.get("/products/PRJ1/features", params={"fields": "workflow_status,updated_at", "per_page": 2})
+            assert set(full.json()["features"][0]) == {"id", "workflow_status", "updated_at"}
+            assert full.json()["pagination"]["total_pages"] == 2 and full.headers["X-Ratelimit-Limit"] == "300"
+            answers = [api.get("/products") for _ in range(25)]
+            limited = [a for a in answers if a.status_code == 429]
+            assert limited and int(limited[0].headers["Retry-After"]) >= 1
+            assert limited[0].json() == {"error": "Rate limit exceeded"}
+    finally:
+        server.stop()

@@ -90,6 +90,12 @@ def test_full_refresh_then_incremental_sees_edits_replies_and_deletions(
     assert got[key + late["ts"]]["deleted_at"] is None and got[key + late["ts"]]["thread_ts"] == parent["ts"]
     assert got[key + new["ts"]]["text"] == "new message"
     assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
+    # Only the thread that moved was read again.
+    threads_read = [r.query for r in sb.api_requests() if r.path.endswith("conversations.replies")]
+    assert len(threads_read) == 1 and parent["ts"] in threads_read[0]
+    sb.requests.clear()
+    run(rt, sqlite_db)
+    assert not [r for r in sb.api_requests() if r.path.endswith("conversations.replies")]
 
 
 async def run_each(
@@ -253,3 +259,37 @@ def test_check_reports_identity_and_scopes(
 
     result = asyncio.run(go())
     assert result.ok and result.identity == "headwater@Sandbox" and "channels:history" in result.details["scopes"]
+
+
+def test_the_sandbox_speaks_slack() -> None:
+    """Tiers per method, Retry-After and ok:false bodies, cursors, the non-Marketplace page cap."""
+    sb = make_sandbox(seed=2, app_distribution="non_marketplace", channels=1, messages=40)
+    server = serve_in_thread(sb)
+    auth = {"Authorization": f"Bearer {sb.truth()['secrets']['token']}"}
+    try:
+        with httpx.Client(base_url=server.url + "/api", headers=auth) as api:
+            assert api.get("/users.list").json()["ok"] is True
+            assert httpx.get(server.url + "/api/users.list").json() == {"ok": False, "error": "not_authed"}
+            bad = httpx.get(server.url + "/api/users.list", headers={"Authorization": "Bearer xoxb-nope"})
+            assert (bad.status_code, bad.json()["error"]) == (200, "invalid_auth")
+            answers = [api.get("/conversations.list", params={"limit": 1}) for _ in range(21)]
+            assert [a.status_code for a in answers].count(429) == 1 and answers[-1].status_code == 429
+            assert (
+                answers[-1].json() == {"ok": False, "error": "ratelimited"}
+                and int(answers[-1].headers["Retry-After"]) > 0
+            )
+            assert answers[0].json()["response_metadata"]["next_cursor"]
+            channel = sb.workspace.readable()[0].id
+            first = api.get("/conversations.history", params={"channel": channel, "limit": 200}).json()
+            assert len(first["messages"]) == 15 and first["has_more"] is True
+            again = api.get(
+                "/conversations.history",
+                params={"channel": channel, "cursor": first["response_metadata"]["next_cursor"]},
+            )
+            assert again.status_code == 429  # one request per minute for this app
+            outsider = sb.workspace.channel("watercooler")
+            assert outsider is not None
+            refused = api.get("/conversations.replies", params={"channel": outsider.id, "ts": "1.0"})
+            assert refused.status_code == 200 and refused.json()["error"] == "not_in_channel"
+    finally:
+        server.stop()
