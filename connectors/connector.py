@@ -33,9 +33,10 @@ class SourceOptions(BaseModel):
 
 
 class SourceSecrets(BaseModel):
-    """Secrets are SecretStr: never shown by repr(), str() or model_dump_json()."""
+    """Secrets are SecretStr: never shown by repr(), str() or model_dump_json(); validation errors
+    never echo the input either (a model-level validator would otherwise print every value)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 @dataclass(frozen=True)
