@@ -18,6 +18,8 @@ def connect(address: str | None, *, workers: int = 2, threads: int = 16) -> Any:
     """A ``distributed.Client``: to ``address`` if given, else to a new LocalCluster."""
     from distributed import Client, LocalCluster
 
+    for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     if address:
         return Client(address, timeout=30)
     cluster = LocalCluster(

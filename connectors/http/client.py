@@ -11,13 +11,16 @@ the code base retries.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import certifi
 import httpx
 from tenacity import (
     AsyncRetrying,
@@ -33,6 +36,13 @@ from connectors.http.classify import Classifier, classify_response, raise_for_ve
 from connectors.http.ratelimit import InMemoryRateBudget, Pace, RateBudget
 
 log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def default_ssl_context() -> ssl.SSLContext:
+    """Loading the CA bundle costs ~100 ms: do it once per process, not once per client."""
+    return ssl.create_default_context(cafile=certifi.where())
+
 
 ValidatorStore = dict[str, tuple[str | None, str | None]]  # url -> (etag, last-modified)
 
@@ -102,6 +112,7 @@ class HttpClient:
             headers=dict(headers or {}),
             timeout=timeout,
             transport=transport,
+            verify=default_ssl_context(),
             limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),
             follow_redirects=True,
         )

@@ -52,7 +52,7 @@ def _run_all(app: App, client: Any, run_ids: list[int]) -> None:
 
 def _counts(app: App, source_id: int, entities: list[str]) -> dict[str, int]:
     out = {}
-    with app.db.session() as s:
+    with app.db.read() as s:
         for e in entities:
             table = model_for(e).__table__  # type: ignore[attr-defined]
             out[e] = s.execute(
@@ -123,7 +123,7 @@ def _summary(
     app: App, phases: dict[str, list[int]], timings: dict[str, float], expected: dict[int, dict[str, int]]
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"phases": {}, "sources": []}
-    with app.db.session() as s:
+    with app.db.read() as s:
         for phase, run_ids in phases.items():
             runs = []
             for rid in run_ids:
