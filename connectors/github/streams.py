@@ -3,9 +3,14 @@
 Incremental strategies, per GitHub's REST API:
 
 * ``since`` (commits, issues, issue and review comments): the cursor is the newest value of the
-  field the server filters on; ascending listings (sort=updated&direction=asc) advance it per page.
+  field the server filters on, saved when the listing is complete.
 * pull requests: no ``since``; listed newest-updated first and read down to the watermark.
 * issue events: no ``since``; newest first, read down to the watermark.
+
+Every listing is read newest first. GitHub pages by offset, so a record updated while a listing
+is paged moves to the front: newest-first, that only repeats a record on the next page, whereas
+oldest-first (sort=updated&direction=asc) would shift an unread record onto a page already read
+and, with a cursor advanced per page, lose it for good.
 * reviews and PR commits: GitHub has no repository-level listing, so they are child streams of
   the pull requests updated since the child's own watermark.
 * everything else (org members, repositories, branches) is a complete listing made cheap by ETags.
@@ -31,8 +36,8 @@ def _since(ctx: StreamContext) -> dict[str, Any]:
     return {"since": value} if value else {}
 
 
-def _updated_asc_since(ctx: StreamContext) -> dict[str, Any]:
-    return {"sort": "updated", "direction": "asc", "per_page": PER_PAGE, **_since(ctx)}
+def _updated_since(ctx: StreamContext) -> dict[str, Any]:
+    return {"sort": "updated", "direction": "desc", "per_page": PER_PAGE, **_since(ctx)}
 
 
 def _commits(ctx: StreamContext) -> dict[str, Any]:
@@ -40,7 +45,7 @@ def _commits(ctx: StreamContext) -> dict[str, Any]:
 
 
 def _issues(ctx: StreamContext) -> dict[str, Any]:
-    return {"state": "all", **_updated_asc_since(ctx)}
+    return {"state": "all", **_updated_since(ctx)}
 
 
 def _pulls(ctx: StreamContext) -> dict[str, Any]:
@@ -73,7 +78,9 @@ STREAMS: tuple[StreamSpec, ...] = (
         name="repositories",
         path="orgs/{org}/repos",
         normalize=n.repository,
-        params=lambda ctx: {"type": "all", "per_page": PER_PAGE},
+        # Recently updated first: a new, renamed or archived repository changes the first page (and
+        # its ETag); a deletion further down is caught by the 404 of the repository's own listings.
+        params=lambda ctx: {"type": "all", "sort": "updated", "direction": "desc", "per_page": PER_PAGE},
         paginator=LinkHeaderPaginator,
         partitioned=False,
         snapshot_entity="repository",
@@ -149,10 +156,9 @@ STREAMS: tuple[StreamSpec, ...] = (
         name="review_comments",
         path="repos/{owner}/{repo}/pulls/comments",
         normalize=n.review_comment,
-        params=_updated_asc_since,
+        params=_updated_since,
         paginator=LinkHeaderPaginator,
         cursor_field="updated_at",
-        ascending=True,
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("comment", "person"),
@@ -164,7 +170,6 @@ STREAMS: tuple[StreamSpec, ...] = (
         params=_issues,
         paginator=LinkHeaderPaginator,
         cursor_field="updated_at",
-        ascending=True,
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("work_item", "person"),
@@ -173,10 +178,9 @@ STREAMS: tuple[StreamSpec, ...] = (
         name="issue_comments",
         path="repos/{owner}/{repo}/issues/comments",
         normalize=n.issue_comment,
-        params=_updated_asc_since,
+        params=_updated_since,
         paginator=LinkHeaderPaginator,
         cursor_field="updated_at",
-        ascending=True,
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("comment", "person"),

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
+
+import httpx
 
 from connectors.runtime import open_http, partitions_of, run_task
 from storage import Database
@@ -74,3 +77,48 @@ def test_renamed_repository_is_followed(serve: Serve, github_source: MakeSource,
     statuses = [(x["status"], x["path"]) for x in served.requests()]
     assert statuses[0] == (301, f"/repos/{served.sandbox.world.org}/{old_name}/commits")
     assert statuses[1] == (200, f"/repositories/{repo.id}/commits")
+
+
+class TouchAfterFirstPage(httpx.AsyncBaseTransport):
+    """Calls ``touch()`` once, right after the first page of ``path`` was served (an upstream edit
+    that lands while the connector is paging)."""
+
+    def __init__(self, path: str, touch: Callable[[], None]) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.path = path
+        self.touch: Callable[[], None] | None = touch
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if self.touch is not None and request.url.path == self.path and "page" not in request.url.params:
+            self.touch()
+            self.touch = None
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_an_issue_updated_while_paging_is_not_lost(
+    serve: Serve, github_source: MakeSource, sqlite_db: Database
+) -> None:
+    served = serve(repos=1, commits=3, pulls=0, issues=150)
+    world = served.sandbox.world
+    repo = world.repos[0]
+    oldest = min((i for i in repo.issues.values()), key=lambda i: i.updated_at)
+    rt = github_source(served)
+
+    def touch() -> None:
+        with served.sandbox._state:  # as POST /__mutate does
+            world.add_issue_comment(repo, oldest.number)
+
+    async def issues(transport: httpx.AsyncBaseTransport | None) -> None:
+        async with open_http(rt, transport=transport) as http:
+            await run_task(rt, sqlite_db, http, "repositories", None)
+            (partition,) = partitions_of(rt, sqlite_db)
+            await run_task(rt, sqlite_db, http, "issues", partition)
+
+    asyncio.run(issues(TouchAfterFirstPage(f"/repos/{world.org}/{repo.name}/issues", touch)))
+    asyncio.run(issues(None))  # the next refresh
+    loaded = {r["key"]: r["updated_at"] for r in rows(sqlite_db, rt.source_id, "work_item")}
+    assert loaded == {f"{world.org}/{repo.name}#{i.number}": i.updated_at for i in repo.issues.values()}
