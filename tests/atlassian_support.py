@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from connectors.errors import ErrorKind, error_kind
 from connectors.http.client import HttpClient, RetryPolicy
-from connectors.http.ratelimit import InMemoryRateBudget
+from connectors.http.ratelimit import InMemoryRateBudget, RateBudget
 from connectors.runner import StreamResult
 from connectors.runtime import SourceRuntime, discovery_plan, open_http, partitions_of, plan_tasks, run_task
 from connectors.sandbox import RunningServer, Sandbox, serve_in_thread
@@ -82,13 +82,13 @@ class Outcome:
         return {k for k, _ in self.errors.values()}
 
 
-def run_isolated(rt: SourceRuntime, db: Database, *, full: bool = False) -> Outcome:
+def run_isolated(rt: SourceRuntime, db: Database, *, full: bool = False, budget: RateBudget | None = None) -> Outcome:
     """Discovery, then every planned task; a failing task fails alone (its dependents still run
     here, which is harmless for these tests)."""
 
     async def go() -> Outcome:
         out = Outcome()
-        async with open_http(rt, budget=InMemoryRateBudget()) as http:
+        async with open_http(rt, budget=budget or InMemoryRateBudget()) as http:
             disc = discovery_plan(rt)
             plans = [disc] if disc else []
             try:

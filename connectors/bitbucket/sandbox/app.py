@@ -10,7 +10,8 @@ access tokens; ``{"type": "error", "error": {...}}`` bodies. Served under ``/2.0
 
 ``POST /__mutate`` with one op or a list: ``{"op": "merge_pr"|"decline_pr"|"supersede_pr"|
 "approve_pr"|"comment_pr", "repo": slug, "id": n}``, ``{"op": "open_pr", "repo": slug}``,
-``{"op": "push", "repo": slug, "commits": n}``, ``{"op": "delete_repo"|"forbid_repo", "repo": slug}``.
+``{"op": "push", "repo": slug, "commits": n}``, ``{"op": "delete_repo"|"forbid_repo", "repo": slug}``,
+``{"op": "gone", "path": "/pullrequests"}`` (paths ending so answer 410, as a removed API would).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class BitbucketSandbox(Sandbox):
         super().__init__(seed=seed, latency_ms=latency_ms)
         self.world = World(seed, **size)
         self.hourly = SlidingWindow(rate_per_hour, 3600.0)
+        self.gone: set[str] = set()  # path suffixes answered 410 (an API Bitbucket removed)
         self._state = threading.RLock()
 
     # -- kit hooks ---------------------------------------------------------------------------------
@@ -142,8 +144,11 @@ class BitbucketSandbox(Sandbox):
             slug = request.path_params.get("slug")
             ws = request.path_params.get("ws")
             with self._state:
-                if ws is not None and ws not in (self.world.workspace, self.world.workspace_uuid):
-                    response: Response = error(404, f"No workspace with identifier '{ws}'.")
+                if any(request.url.path.endswith(g) for g in self.gone):
+                    response: Response = error(410, "This API is no longer available.",
+                                               "The resource was removed; see the Bitbucket Cloud changelog.")  # fmt: skip
+                elif ws is not None and ws not in (self.world.workspace, self.world.workspace_uuid):
+                    response = error(404, f"No workspace with identifier '{ws}'.")
                 elif slug is not None and slug not in self.world.repos:
                     response = error(404, f"Repository {ws}/{slug} not found")
                 elif slug is not None and slug in self.world.forbidden:
@@ -154,9 +159,7 @@ class BitbucketSandbox(Sandbox):
             if is_token:
                 response.headers["X-RateLimit-Limit"] = str(verdict.limit)
                 response.headers["X-RateLimit-Resource"] = "api"
-                response.headers["X-RateLimit-NearLimit"] = (
-                    "true" if verdict.remaining < verdict.limit // 5 else "false"
-                )
+                response.headers["X-RateLimit-NearLimit"] = "true" if verdict.remaining * 5 < verdict.limit else "false"
             return response
 
         return endpoint
@@ -166,6 +169,10 @@ class BitbucketSandbox(Sandbox):
         done = []
         with self._state:
             for op in body if isinstance(body, list) else [body]:
+                if op.get("op") == "gone":
+                    self.gone.add(str(op["path"]))
+                    done.append({"gone": op["path"]})
+                    continue
                 try:
                     done.append(self.world.apply(op))
                 except KeyError as exc:

@@ -148,7 +148,7 @@ class JiraSandbox(Sandbox):
                     response = await response
             response.headers["X-RateLimit-Limit"] = str(verdict.limit)
             response.headers["X-RateLimit-Remaining"] = str(verdict.remaining)
-            if verdict.remaining < verdict.limit // 5:
+            if verdict.remaining * 5 < verdict.limit:
                 response.headers["X-RateLimit-NearLimit"] = "true"
             return response  # type: ignore[no-any-return]
 
