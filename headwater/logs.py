@@ -24,6 +24,7 @@ SECRET_PATTERNS = [
     re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,})\b"),
     re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]{10,})\b"),
     re.compile(r"\b(hwt_[A-Za-z0-9_-]{20,})\b"),
+    re.compile(r"https://hooks\.slack\.com/\S+"),  # webhook URLs are credentials
     re.compile(r"(?i)((?:token|secret|password|api_token|api_key)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"),
 ]
 

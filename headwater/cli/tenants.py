@@ -6,6 +6,7 @@ import asyncio
 import os
 from typing import Any
 
+import httpx
 import typer
 from sqlalchemy import select
 
@@ -37,8 +38,27 @@ def tenant_view(t: Any) -> dict[str, Any]:
         "slug": t.slug,
         "name": t.name,
         "refresh_interval_minutes": t.refresh_interval_minutes,
+        "alert_webhook": bool(t.alert_webhook_url),  # the URL itself is a secret (Slack)
         "created_at": t.created_at.isoformat(),
     }
+
+
+def webhook_url(value: str) -> str | None:
+    """An http(s) URL, or None for "" (no tenant webhook)."""
+    value = value.strip()
+    if not value:
+        return None
+    url = httpx.URL(value)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise TenancyError("--alert-webhook must be an http(s) URL such as https://hooks.slack.com/services/…")
+    return value
+
+
+WebhookOpt = typer.Option(
+    None,
+    "--alert-webhook",
+    help="Webhook URL for this tenant's alerts (JSON with a Slack-style 'text'); '' removes it.",
+)
 
 
 @tenant_app.command("add")
@@ -46,14 +66,39 @@ def tenant_add(
     slug: str,
     name: str = typer.Option(None, "--name", help="Display name (default: the slug)."),
     refresh_every: int = typer.Option(None, "--refresh-every", help="Scheduled refresh interval, minutes."),
+    alert_webhook: str = WebhookOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Create a tenant."""
     with app_context() as app, app.db.session() as s:
+        hook = webhook_url(alert_webhook) if alert_webhook is not None else None
         t = add_tenant(s, slug, name)
         t.refresh_interval_minutes = refresh_every
+        t.alert_webhook_url = hook
         s.flush()
         show({"id": t.id, "slug": t.slug, "name": t.name}, as_json)
+
+
+@tenant_app.command("set")
+def tenant_set(
+    slug: str,
+    name: str = typer.Option(None, "--name", help="Display name."),
+    refresh_every: int = typer.Option(None, "--refresh-every", help="Scheduled refresh interval, minutes (0: none)."),
+    alert_webhook: str = WebhookOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Change a tenant's name, refresh interval or alert webhook."""
+    with app_context() as app, app.db.session() as s:
+        hook = webhook_url(alert_webhook) if alert_webhook is not None else None
+        t = get_tenant(s, slug)
+        if name is not None:
+            t.name = name
+        if refresh_every is not None:
+            t.refresh_interval_minutes = refresh_every or None
+        if alert_webhook is not None:
+            t.alert_webhook_url = hook
+        s.flush()
+        show(tenant_view(t), as_json)
 
 
 @tenant_app.command("list")
