@@ -9,6 +9,7 @@ import pytest
 
 from connectors.bitbucket.sandbox import make_sandbox
 from connectors.runtime import SourceRuntime
+from storage import Database
 from tests.atlassian_support import Served, serving
 from tests.conftest import MakeRuntime
 
@@ -26,10 +27,14 @@ def bitbucket_source(make_runtime: MakeRuntime) -> Callable[..., SourceRuntime]:
     """``bitbucket_source(served, secrets=None, basic=False, **options)`` -> a runtime on that sandbox."""
 
     def make(
-        served: Served, secrets: dict[str, Any] | None = None, basic: bool = False, **options: Any
+        served: Served,
+        secrets: dict[str, Any] | None = None,
+        basic: bool = False,
+        db: Database | None = None,
+        **options: Any,
     ) -> SourceRuntime:
         truth = served.truth()
         opts = {"base_url": served.url + truth["base_path"], **truth["options"], **options}
-        return make_runtime("bitbucket", opts, secrets or truth["basic_secrets" if basic else "secrets"])
+        return make_runtime("bitbucket", opts, secrets or truth["basic_secrets" if basic else "secrets"], db=db)
 
     return make

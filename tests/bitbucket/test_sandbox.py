@@ -106,3 +106,16 @@ def test_deleted_repositories_are_tombstoned_and_globs_select_repositories(
     assert {k.split(":")[2] for k in out.results} - {"-"} == {"acme/api"}
     gone = [r for r in rows(sqlite_db, rt.source_id, "repository") if r["name"] == "web"]
     assert gone and gone[0]["deleted_at"] is not None
+
+
+@pytest.mark.postgres
+def test_full_and_incremental_runs_on_postgres(serve: Serve, bitbucket_source: Source, pg_db: Database) -> None:
+    served = serve()
+    rt = bitbucket_source(served, db=pg_db)
+    run(rt, pg_db)
+    served.mutate({"op": "decline_pr", "repo": "api", "id": 1}, {"op": "push", "repo": "web", "commits": 2})
+    run(rt, pg_db)
+    truth = served.truth()["counts"]
+    assert all_counts(pg_db, rt.source_id, list(truth)) == truth
+    declined = [p for p in rows(pg_db, rt.source_id, "pull_request") if p["number"] == 1 and p["state"] == "declined"]
+    assert declined and declined[0]["closed_at"] is not None

@@ -9,6 +9,7 @@ import pytest
 
 from connectors.jira.sandbox import make_sandbox
 from connectors.runtime import SourceRuntime
+from storage import Database
 from tests.atlassian_support import Served, serving
 from tests.conftest import MakeRuntime
 
@@ -25,10 +26,11 @@ def serve() -> Iterator[Callable[..., Served]]:
 def jira_source(make_runtime: MakeRuntime) -> Callable[..., SourceRuntime]:
     """``jira_source(served, secrets=None, **options)`` -> a runtime reading that sandbox."""
 
-    def make(served: Served, secrets: dict[str, Any] | None = None, **options: Any) -> SourceRuntime:
+    def make(
+        served: Served, secrets: dict[str, Any] | None = None, db: Database | None = None, **options: Any
+    ) -> SourceRuntime:
         truth = served.truth()
-        return make_runtime(
-            "jira", {"base_url": served.url, **truth["options"], **options}, secrets or truth["secrets"]
-        )
+        opts = {"base_url": served.url, **truth["options"], **options}
+        return make_runtime("jira", opts, secrets or truth["secrets"], db=db)
 
     return make

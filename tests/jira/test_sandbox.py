@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from connectors.runtime import SourceRuntime
 from storage import Database
 from tests.atlassian_support import Served, all_counts, quarantined, run
@@ -123,3 +125,20 @@ def test_projects_option_and_include_exclude_select_partitions(
     assert partitions == {"ALPHA"}
     keys = {i["key"].split("-")[0] for i in rows(sqlite_db, rt.source_id, "work_item")}
     assert keys == {"ALPHA"}
+
+
+@pytest.mark.postgres
+def test_full_run_then_deletions_and_moves_on_postgres(serve: Serve, jira_source: Source, pg_db: Database) -> None:
+    served = serve()
+    rt = jira_source(served, db=pg_db)
+    run(rt, pg_db)
+    truth = served.truth()["counts"]
+    assert all_counts(pg_db, rt.source_id, list(truth)) == truth
+    done = served.mutate(
+        {"op": "delete_issue", "issue": "ALPHA-1"}, {"op": "move_issue", "issue": "ALPHA-2", "to": "BETA"}
+    )
+    run(rt, pg_db)
+    by_id = {i["external_id"]: i for i in rows(pg_db, rt.source_id, "work_item")}
+    assert by_id[done["done"][0]["id"]]["deleted_at"] is not None
+    assert by_id[done["done"][1]["id"]]["key"] == done["done"][1]["to"]
+    assert all_counts(pg_db, rt.source_id, ["work_item"])["work_item"] == served.truth()["counts"]["work_item"]

@@ -66,7 +66,7 @@ def _int(value: str | None, default: int) -> int:
 class BitbucketSandbox(Sandbox):
     provider = "bitbucket"
 
-    def __init__(self, *, seed: int = 7, latency_ms: float = 0.0, rate_per_hour: int = 1000, **size: Any) -> None:
+    def __init__(self, *, seed: int = 7, latency_ms: float = 0.0, rate_per_hour: int = 10_000, **size: Any) -> None:
         super().__init__(seed=seed, latency_ms=latency_ms)
         self.world = World(seed, **size)
         self.hourly = SlidingWindow(rate_per_hour, 3600.0)
@@ -355,5 +355,5 @@ class BitbucketSandbox(Sandbox):
 
 def make_sandbox(seed: int = 7, latency_ms: float = 0, **size: Any) -> BitbucketSandbox:
     """A Bitbucket workspace: ``repos`` (4) x ``commits`` (20) and ``pulls`` (6), ``members`` (6);
-    ``rate_per_hour`` (1000) per credential."""
+    ``rate_per_hour`` (10 000, the scaled maximum) per credential."""
     return BitbucketSandbox(seed=seed, latency_ms=latency_ms, **size)
