@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from headwater.cli.timeline import history_line, order, print_run
 from headwater.dashboard.render import ago, duration
 from headwater.dashboard.timeline import MIN_WIDTH, layout, tick_label, ticks
 
@@ -83,3 +86,45 @@ def test_ticks_and_labels() -> None:
     assert tick_label(90) == "1m30s" and tick_label(7200) == "2h" and tick_label(0.5) == "0.5s"
     assert duration(0.25) == "250 ms" and duration(75) == "1m 15s" and duration(None) == "—"
     assert ago(None) == "—" and ago(datetime.now(UTC) - timedelta(minutes=5)) == "5 min ago"
+
+
+def test_terminal_timeline_orders_streams_as_run_and_explains_failures(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    tasks = [
+        task(1, "repositories", None, "COMPLETED", 0, 1),
+        task(2, "commits", "acme/b", "COMPLETED", 1, 3),
+        task(3, "branches", "acme/b", "COMPLETED", 1, 2),
+        task(4, "commits", "acme/a", "FAILED", 2, 4),
+    ]
+    tasks[3].update(
+        error_kind="BUG",
+        message="KeyError: 'sha'",
+        traceback="Traceback (most recent call last):\n  ...\nKeyError: 'sha'\n",
+        history=[
+            {"state": "SCHEDULED", "at": T0.isoformat()},
+            {"state": "RUNNING", "at": (T0 + timedelta(seconds=2)).isoformat()},
+            {"state": "FAILED", "at": (T0 + timedelta(seconds=4)).isoformat()},
+        ],
+    )
+    assert [t["id"] for t in order(tasks)] == [1, 4, 2, 3]  # discovery, then commits (a, b), then branches
+    assert history_line(tasks[3]["history"]) == "scheduled → +2.00s running → +4.00s failed"
+    for t in tasks:
+        t.update(records_fetched=0, duration_s=1.0, history=t.get("history", []))
+    doc = {
+        "id": 9,
+        "tenant": "acme",
+        "trigger": "refresh",
+        "state": "FAILED",
+        "tasks_total": 4,
+        "tasks_failed": 1,
+        "records_loaded": 0,
+        "duration_s": 4.0,
+        "message": "1 of 4 tasks did not complete",
+        "tasks": tasks,
+    }
+    print_run(doc)
+    out = capsys.readouterr().out
+    assert "✗ task 4 commits acme/a BUG: KeyError: 'sha'" in out
+    assert "headwater run retry 9" in out and "timeline 0-4.0s" in out
