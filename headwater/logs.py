@@ -86,6 +86,9 @@ class TextFormatter(logging.Formatter):
         return out
 
 
+OWN_HANDLERS = ("distributed", "distributed.client", "distributed.gc", "tornado", "tornado.application", "bokeh")
+
+
 def configure_logging(settings: Any) -> None:
     """Idempotent: one stderr handler on the root logger, in the configured format."""
     root = logging.getLogger()
@@ -100,6 +103,14 @@ def configure_logging(settings: Any) -> None:
     root.setLevel(settings.log_level.upper())
     for noisy in ("httpx", "httpcore", "distributed", "asyncio", "alembic", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Libraries that print to stderr with their own handler (Dask adds one when imported before
+    # this ran, as in its worker processes) go through ours instead: one format on stderr.
+    for name in OWN_HANDLERS:
+        lib = logging.getLogger(name)
+        for h in list(lib.handlers):
+            if isinstance(h, logging.StreamHandler) and h.stream in (sys.stderr, sys.stdout):
+                lib.removeHandler(h)
+        lib.propagate = True
 
 
 def ensure_logging() -> None:

@@ -108,15 +108,18 @@ def test_a_process_without_handlers_logs_json_from_the_environment(tmp_path: Pat
     """Dask worker processes never run a CLI entry point: the worker configures logging itself."""
     code = (
         "import logging\n"
+        "import distributed  # imported first, as in a Dask worker: it adds its own stderr handler\n"
         "from headwater.logs import ensure_logging, log_context\n"
         "ensure_logging()\n"
         "with log_context(tenant='acme', run_id=7, task_id=42):\n"
         "    logging.getLogger('pipelines.worker').warning('inside %s', 'a task')\n"
+        "logging.getLogger('distributed.worker').warning('from dask')\n"
     )
     env = {**os.environ, "HEADWATER_LOG_FORMAT": "json", "HEADWATER_HOME": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    (doc,) = [json.loads(line) for line in out.stderr.splitlines() if line.strip()]
+    doc, dask = [json.loads(line) for line in out.stderr.splitlines() if line.strip()]  # only JSON lines
     assert doc["message"] == "inside a task" and (doc["tenant"], doc["run_id"], doc["task_id"]) == ("acme", 7, 42)
+    assert dask["logger"] == "distributed.worker" and dask["message"] == "from dask" and "task_id" not in dask
 
 
 def test_text_format_carries_ids_too() -> None:
