@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from connectors.streams import ParentSpec, Partition, Row
 from storage import Database, model_for, tombstone, upsert_rows
 from storage.models import Cursor, HttpValidator, Quarantine, RawPage, utcnow
+from storage.upsert import revive
 
 
 @dataclass
@@ -134,7 +135,9 @@ class TaskStore:
                 self.loaded_by_entity[entity] += n
                 written += n
             for entity, where, keep in batch.tombstones:
+                # A complete listing is the truth: what it lacks is gone, what it shows is alive.
                 tombstone(s, entity, tenant_id=self.tenant_id, source_id=self.source_id, keep=keep, where=where)
+                revive(s, entity, tenant_id=self.tenant_id, source_id=self.source_id, external_ids=keep)
             if self.land_raw and batch.raw:
                 s.add(
                     RawPage(

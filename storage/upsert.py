@@ -56,7 +56,10 @@ def upsert_rows(session: Session, entity: str, rows: Sequence[dict[str, Any]]) -
         groups.setdefault(tuple(sorted(v)), []).append(v)
     dialect = session.get_bind().dialect.name
     written = 0
-    for columns, values in groups.items():
+    # One global order (column set, then key): concurrent batches that share rows (the same
+    # people in two tasks) lock them in the same order, so PostgreSQL never deadlocks them.
+    for columns in sorted(groups):
+        values = sorted(groups[columns], key=lambda v: tuple(str(v[c]) for c in KEY_COLUMNS))
         written += _upsert_group(session, table, entity, columns, values, dialect)
     return written
 
@@ -140,3 +143,26 @@ def tombstone(
 
 def _older(a: datetime | None, b: datetime | None) -> bool:
     return a is not None and b is not None and a < b
+
+
+def revive(session: Session, entity: str, *, tenant_id: int, source_id: int, external_ids: Iterable[str]) -> int:
+    """Clear the tombstone of rows a complete listing shows again (access restored, un-archived).
+
+    This is the one deliberate way back from a tombstone; a stale payload never revives a row.
+    """
+    ids = list(external_ids)
+    table = model_for(entity).__table__  # type: ignore[attr-defined]
+    revived = 0
+    for start in range(0, len(ids), 5000):
+        result = session.execute(
+            update(table)
+            .where(
+                table.c.tenant_id == tenant_id,
+                table.c.source_id == source_id,
+                table.c.deleted_at.is_not(None),
+                table.c.external_id.in_(ids[start : start + 5000]),
+            )
+            .values(deleted_at=None)
+        )
+        revived += int(getattr(result, "rowcount", 0) or 0)
+    return revived

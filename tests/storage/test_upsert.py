@@ -136,3 +136,14 @@ def test_migrations_match_models_and_downgrade(any_db: Database) -> None:
 def upsert_rows_in(db: Database, entity: str, rows: list[dict[str, object]]) -> int:
     with db.session() as s:
         return upsert_rows(s, entity, rows)
+
+
+def test_revive_brings_back_only_named_tombstones(any_db: Database, ids: tuple[int, int]) -> None:
+    from storage.upsert import revive
+
+    upsert_rows_in(any_db, "pull_request", [pr(ids, n, title="x", updated=T0) for n in range(2)])
+    with any_db.session() as s:
+        tombstone(s, "pull_request", tenant_id=ids[0], source_id=ids[1], external_ids=["pr-0", "pr-1"])
+        assert revive(s, "pull_request", tenant_id=ids[0], source_id=ids[1], external_ids=["pr-1"]) == 1
+    rows = prs(any_db)
+    assert rows["pr-0"].deleted_at is not None and rows["pr-1"].deleted_at is None
