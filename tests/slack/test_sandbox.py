@@ -34,11 +34,13 @@ def sandbox() -> Iterator[tuple[SlackSandbox, RunningServer]]:
     server.stop()
 
 
-def runtime(make_runtime: MakeRuntime, sb: SlackSandbox, server: RunningServer, **options: Any) -> SourceRuntime:
+def runtime(
+    make_runtime: MakeRuntime, sb: SlackSandbox, server: RunningServer, db: Database | None = None, **options: Any
+) -> SourceRuntime:
     truth = sb.truth()
     settings = dict(truth["options"])
     settings["base_url"] = server.url + settings.pop("base_url")  # "/api": the methods live under it
-    return make_runtime("slack", {**settings, **options}, truth["secrets"])
+    return make_runtime("slack", {**settings, **options}, truth["secrets"], db=db)
 
 
 def run(rt: SourceRuntime, db: Database, clock: FastClock | None = None, **kwargs: Any) -> Any:
@@ -57,12 +59,12 @@ def messages(db: Database, source_id: int) -> dict[str, dict[str, Any]]:
 
 
 def test_full_refresh_then_incremental_sees_edits_replies_and_deletions(
-    sandbox: tuple[SlackSandbox, RunningServer], make_runtime: MakeRuntime, sqlite_db: Database
+    sandbox: tuple[SlackSandbox, RunningServer], make_runtime: MakeRuntime, any_db: Database
 ) -> None:
     sb, server = sandbox
-    rt = runtime(make_runtime, sb, server)
-    first = run(rt, sqlite_db)
-    assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
+    rt = runtime(make_runtime, sb, server, db=any_db)
+    first = run(rt, any_db)
+    assert live_counts(any_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
     assert sum(r.quarantined for r in first.results.values()) == 0
     assert not any("oldest" in r.query for r in sb.api_requests())
 
@@ -77,11 +79,11 @@ def test_full_refresh_then_incremental_sees_edits_replies_and_deletions(
     new = mutate(server, op="post", channel=ch.id, text="new message")["message"]
     sb.requests.clear()
 
-    second = run(rt, sqlite_db)
+    second = run(rt, any_db)
     assert second.requests < first.requests
     history = [r for r in sb.api_requests() if r.path.endswith("conversations.history")]
     assert history and all("oldest=" in r.query for r in history)
-    got = messages(sqlite_db, rt.source_id)
+    got = messages(any_db, rt.source_id)
     key = f"{ch.id}:"
     assert got[key + edited["ts"]]["text"] == "edited text" and got[key + edited["ts"]]["edited_at"] is not None
     assert got[key + gone["ts"]]["deleted_at"] is not None
@@ -89,12 +91,12 @@ def test_full_refresh_then_incremental_sees_edits_replies_and_deletions(
     assert all(got[key + r["ts"]]["deleted_at"] is None for r in ch.replies[dead_parent["ts"]])
     assert got[key + late["ts"]]["deleted_at"] is None and got[key + late["ts"]]["thread_ts"] == parent["ts"]
     assert got[key + new["ts"]]["text"] == "new message"
-    assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
+    assert live_counts(any_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
     # Only the thread that moved was read again.
     threads_read = [r.query for r in sb.api_requests() if r.path.endswith("conversations.replies")]
     assert len(threads_read) == 1 and parent["ts"] in threads_read[0]
     sb.requests.clear()
-    run(rt, sqlite_db)
+    run(rt, any_db)
     assert not [r for r in sb.api_requests() if r.path.endswith("conversations.replies")]
 
 
@@ -192,12 +194,13 @@ def test_429_storms_and_garbled_bodies_are_retried_to_completion(
 ) -> None:
     sb, server = sandbox
     rt = runtime(make_runtime, sb, server)
-    sb.faults = Faults(burst_429=4, retry_after_s=0)
+    sb.faults = Faults(burst_429=4, retry_after_s=0)  # 429 + Retry-After: 0, four times in a row
     run(rt, sqlite_db)
     assert [r.status for r in sb.api_requests()].count(429) == 4
     assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
-    sb.faults = Faults(malformed=2)
-    run(rt, sqlite_db, full=True)
+    sb.faults = Faults(malformed=2)  # truncated JSON bodies
+    run(rt, sqlite_db)
+    assert sb.faults.malformed == 0
     assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
 
 
@@ -224,7 +227,8 @@ def test_endless_garbage_is_transient_and_loads_nothing(
 
 
 def test_non_marketplace_app_is_slow_but_complete(make_runtime: MakeRuntime, sqlite_db: Database) -> None:
-    sb = make_sandbox(seed=9, minute_s=0.03, app_distribution="non_marketplace", channels=2, messages=20)
+    # The budget's minute lasts 60 ms here (FastClock scale 0.001); Slack's, 6 ms: room for scheduling jitter.
+    sb = make_sandbox(seed=9, minute_s=0.006, app_distribution="non_marketplace", channels=2, messages=20)
     server = serve_in_thread(sb)
     clock = FastClock()
     start = clock.now
@@ -243,7 +247,7 @@ def test_non_marketplace_app_is_slow_but_complete(make_runtime: MakeRuntime, sql
     # One request per minute per method: the budget, not Slack's 429s, spaced them out.
     slowest = max(len(history), len(replies))
     assert clock.now - start >= (slowest - 1) * 60
-    assert [r.status for r in log].count(429) <= 1
+    assert [r.status for r in log].count(429) <= 2
 
 
 def test_check_reports_identity_and_scopes(
