@@ -39,7 +39,8 @@ class SourceHealth:
     @property
     def label(self) -> str:
         """What to call it: its name, else what it reads (an org, a workspace …), else its kind."""
-        return self.name or self.scope or self.kind
+        named = self.name if self.name and self.name != self.kind else ""
+        return named or self.scope or self.kind
 
     @property
     def health(self) -> str:
