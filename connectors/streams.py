@@ -54,6 +54,8 @@ class StreamContext:
     def fmt(self, template: str) -> str:
         values: dict[str, Any] = {}
         if self.partition is not None:
+            # {partition_key} works even for a partition rebuilt from its key alone (gone since planning)
+            values["partition_key"] = self.partition.key
             values.update(self.partition.values)
         if self.parent is not None:
             values.update(self.parent)

@@ -32,7 +32,7 @@ def classify_aha(response: httpx.Response) -> Verdict:
     if status == 404 and "/products/" in response.request.url.path:
         return Verdict(
             ErrorKind.CONFIG,
-            "this Aha! product no longer exists under that reference (404): it was deleted or its prefix changed; "
+            "this Aha! product no longer exists (404): it was deleted, or the API key's user lost access to it; "
             "the next refresh rediscovers products",
         )
     return classify_response(response)

@@ -198,8 +198,7 @@ def tag_names(tags: Iterable[Any]) -> list[str]:
 def partition_product(ctx: StreamContext) -> str | None:
     if ctx.partition is None:
         return None
-    value = ctx.partition.values.get("product_id")
-    return str(value) if value is not None else None
+    return str(ctx.partition.values.get("product_id") or ctx.partition.key)
 
 
 def product_of(record: Record | Release, ctx: StreamContext) -> str | None:

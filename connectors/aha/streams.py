@@ -78,7 +78,7 @@ def changed_since_cursor(parent: Mapping[str, Any], ctx: StreamContext) -> bool:
     return mark is None or not isinstance(value, datetime) or value.isoformat() != mark
 
 
-PRODUCT = API + "/products/{prefix}"
+PRODUCT = API + "/products/{partition_key}"  # the product id: stable when a prefix is renamed
 COMMON: dict[str, Any] = {"paginator": pages, "bucket": BUCKET, "pace": PACE}
 
 STREAMS: tuple[StreamSpec, ...] = (

@@ -122,8 +122,8 @@ def epoch(value: float | None, *, millis: bool = False) -> datetime | None:
 def channel_of(ctx: StreamContext) -> str:
     if ctx.parent is not None and ctx.parent.get("channel_external_id"):
         return str(ctx.parent["channel_external_id"])
-    if ctx.partition is not None and ctx.partition.values.get("channel_id"):
-        return str(ctx.partition.values["channel_id"])
+    if ctx.partition is not None:
+        return str(ctx.partition.values.get("channel_id") or ctx.partition.key)
     raise DataError("a message outside of a channel partition")
 
 
