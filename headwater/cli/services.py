@@ -19,7 +19,8 @@ def serve(
     from headwater.api import create_api
 
     with app_context() as hw:
-        uvicorn.run(create_api(hw), host=host, port=port, log_level="warning")
+        # log_config=None: uvicorn logs through our handlers (JSON when HEADWATER_LOG_FORMAT=json).
+        uvicorn.run(create_api(hw), host=host, port=port, log_level="warning", log_config=None)
 
 
 def worker(
