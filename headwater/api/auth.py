@@ -40,7 +40,7 @@ def principal_for(hw: App, token: str | None) -> Principal | None:
     admin = hw.settings.admin_token
     if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
         return Principal(admin=True)
-    with hw.db.session() as s:
+    with hw.db.read() as s:
         tenant = tenant_for_token(s, token)
         return Principal(admin=False, tenant_id=tenant.id) if tenant else None
 

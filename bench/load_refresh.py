@@ -1,0 +1,322 @@
+"""Load on the refresh endpoint: many tenants, many duplicate clicks, one running API.
+
+    python bench/load_refresh.py [--tenants 40] [--requests 3000] [--concurrency 32]
+                                 [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+                                 [--broker-url redis://127.0.0.1:6379/9]
+                                 [--max-seconds 60] [--drain-seconds 90] [--json]
+
+Starts everything itself on 127.0.0.1: the GitHub sandbox (its own process), a temporary
+embedded SQLite database (or, with ``--postgres ADMIN_URL``, a temporary PostgreSQL database
+created through that server and dropped at the end), and the API (`headwater serve`, its own
+process). With ``--broker-url`` it also starts one `headwater worker` (the Redis database is
+flushed before and after); without, the API executes runs on its in-process pool.
+
+It fires ``--requests`` refresh clicks (20 % for one source) at random tenants, skewed so
+most clicks are duplicates, from ``--concurrency`` connections, then waits for the runs to
+finish (at most ``--drain-seconds``). Reports requests/s, the 202's latency (p50/p95/p99),
+runs created against the bound coalescing promises (per scope, a new run only when none was
+waiting: ``duplicate_waiting_runs`` must be 0), queue wait (created -> started) p50/p95 and
+runs completed per hour. With --json the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.fernet import Fernet
+
+from headwater.cli.sandboxes import SandboxProcess, settings_from_truth
+
+ADMIN = "bench-admin-token"
+BIN = Path(sys.executable).parent
+TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+class Stack:
+    """Sandbox, database, API (and optionally a Celery worker), each in its own process."""
+
+    def __init__(self, home: Path, database_url: str | None, broker_url: str | None) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+        self.env.update(
+            HEADWATER_HOME=str(home),
+            HEADWATER_SECRET_KEY=Fernet.generate_key().decode(),
+            HEADWATER_ADMIN_TOKEN=ADMIN,
+            HEADWATER_DASK_WORKERS="1",
+            HEADWATER_DASK_THREADS="8",
+            HEADWATER_LOG_LEVEL="WARNING",
+        )
+        if database_url:
+            self.env["HEADWATER_DATABASE_URL"] = database_url
+        if broker_url:
+            self.env["HEADWATER_BROKER_URL"] = broker_url
+        self.logs = home / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [str(BIN / "headwater"), "db", "upgrade", "--json"], env=self.env, check=True, capture_output=True
+        )
+        self.sandbox = SandboxProcess("github", seed=7, latency_ms=20, repos=1)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self._spawn("api", ["serve", "--host", "127.0.0.1", "--port", str(port)])
+        if broker_url:
+            self._spawn("worker", ["worker", "--concurrency", "4"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError(f"the API did not start; see {self.logs}")
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        out = (self.logs / f"{name}.log").open("ab")
+        self.procs.append(
+            subprocess.Popen(
+                [str(BIN / "headwater"), *args],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+
+    def stop(self) -> None:
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+        self.sandbox.stop()
+
+
+def seed(client: httpx.Client, stack: Stack, tenants: int) -> dict[str, int]:
+    options, secrets = settings_from_truth(stack.sandbox.truth(), stack.sandbox.url)
+    sources = {}
+    for i in range(tenants):
+        slug = f"t{i:03d}"
+        client.post("/api/tenants", json={"slug": slug}).raise_for_status()
+        r = client.post(
+            f"/api/tenants/{slug}/sources",
+            json={"kind": "github", "options": options, "secrets": secrets, "backfill": False},
+        )
+        r.raise_for_status()
+        sources[slug] = r.json()["source"]["id"]
+    return sources
+
+
+async def fire(url: str, clicks: list[tuple[str, int | None]], concurrency: int, max_s: float) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    queue: asyncio.Queue[tuple[str, int | None]] = asyncio.Queue()
+    for c in clicks:
+        queue.put_nowait(c)
+    deadline = time.monotonic() + max_s
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, limits=limits, timeout=30
+    ) as client:
+
+        async def worker() -> None:
+            while not queue.empty() and time.monotonic() < deadline:
+                slug, source = queue.get_nowait()
+                started = time.perf_counter()
+                try:
+                    r = await client.post(
+                        f"/api/tenants/{slug}/refresh", json={"source_id": source} if source else None
+                    )
+                    body = r.json() if r.status_code == 202 else {}
+                    status = r.status_code
+                except httpx.HTTPError as exc:
+                    body, status = {}, type(exc).__name__
+                results.append(
+                    {"ms": (time.perf_counter() - started) * 1000, "status": status, "scope": (slug, source), **body}
+                )
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results
+
+
+def make_clicks(sources: dict[str, int], n: int, rng: random.Random) -> list[tuple[str, int | None]]:
+    slugs = sorted(sources)
+    weights = [1 / (i + 1) for i in range(len(slugs))]  # a few busy tenants, a long tail
+    clicks: list[tuple[str, int | None]] = []
+    for slug in rng.choices(slugs, weights=weights, k=n):
+        clicks.append((slug, sources[slug] if rng.random() < 0.2 else None))
+    return clicks
+
+
+def parse(ts: str | None) -> datetime | None:
+    return datetime.fromisoformat(ts) if ts else None
+
+
+def collect_runs(client: httpx.Client, slugs: list[str], drain_s: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + drain_s
+    while True:
+        runs = [r for slug in slugs for r in client.get(f"/api/tenants/{slug}/runs", params={"limit": 500}).json()]
+        if all(r["state"] in TERMINAL for r in runs) or time.monotonic() > deadline:
+            return runs
+        time.sleep(1.0)
+
+
+def overlapping_waits(runs: list[dict[str, Any]]) -> int:
+    """Runs of one scope that were waiting at the same time (coalescing promises zero)."""
+    by_scope: dict[tuple[int, int | None], list[dict[str, Any]]] = defaultdict(list)
+    for r in runs:
+        by_scope[(r["tenant_id"], r["source_id"])].append(r)
+    bad = 0
+    for rows in by_scope.values():
+        rows.sort(key=lambda r: r["id"])
+        for prev, nxt in itertools.pairwise(rows):
+            left_queue = parse(prev["started_at"]) or parse(prev["ended_at"])
+            created = parse(nxt["created_at"])
+            if left_queue is None or (created is not None and created < left_queue):
+                bad += 1
+    return bad
+
+
+def report(results: list[dict[str, Any]], wall: float, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [r for r in results if r["status"] == 202]
+    latencies = [r["ms"] for r in ok]
+    created = {r["run_id"] for r in ok if not r["coalesced"]}
+    waits = [
+        (parse(r["started_at"]) - parse(r["created_at"])).total_seconds()  # type: ignore[operator]
+        for r in runs
+        if r["started_at"] and r["created_at"]
+    ]
+    completed = [r for r in runs if r["state"] == "COMPLETED"]
+    span = None
+    if completed:
+        first = min(parse(r["created_at"]) for r in runs)  # type: ignore[type-var]
+        last = max(parse(r["ended_at"]) for r in completed)  # type: ignore[type-var]
+        span = (last - first).total_seconds()  # type: ignore[operator]
+    return {
+        "requests": len(results),
+        "wall_s": round(wall, 2),
+        "requests_per_s": round(len(results) / wall, 1) if wall else None,
+        "status": dict(Counter(str(r["status"]) for r in results)),
+        "latency_ms": {
+            "p50": round(pct(latencies, 50) or 0, 2),
+            "p95": round(pct(latencies, 95) or 0, 2),
+            "p99": round(pct(latencies, 99) or 0, 2),
+            "max": round(max(latencies, default=0), 2),
+        },
+        "scopes_clicked": len({r["scope"] for r in results}),
+        "coalesced_requests": sum(1 for r in ok if r["coalesced"]),
+        "runs_created": len(created),
+        "runs_in_db": len(runs),
+        "runs_created_matches_db": len(created) == len(runs),
+        "duplicate_waiting_runs": overlapping_waits(runs),
+        "runs_completed": len(completed),
+        "runs_unfinished": sum(1 for r in runs if r["state"] not in TERMINAL),
+        "runs_failed": sum(1 for r in runs if r["state"] in TERMINAL - {"COMPLETED"}),
+        "queue_wait_s": {"p50": pct(waits, 50), "p95": pct(waits, 95)},
+        "runs_per_hour": round(len(completed) / span * 3600, 1) if span else None,
+    }
+
+
+@contextlib.contextmanager
+def temporary_services(args: argparse.Namespace) -> Iterator[str | None]:
+    """A temporary PostgreSQL database (dropped after) and a flushed Redis database."""
+    flush = None
+    if args.broker_url:
+        import redis
+
+        flush = redis.Redis.from_url(args.broker_url).flushdb
+        flush()
+    if not args.postgres:
+        yield None
+    else:
+        from sqlalchemy import create_engine, text
+
+        name = f"hw_load_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield args.postgres.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    if flush is not None:
+        flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tenants", type=int, default=40)
+    ap.add_argument("--requests", type=int, default=3000)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--postgres", default=None, metavar="ADMIN_URL", help="Use a temporary PostgreSQL database.")
+    ap.add_argument("--broker-url", default=None, help="redis://127.0.0.1:6379/N: queue on Celery + one worker.")
+    ap.add_argument("--max-seconds", type=float, default=60.0, help="Stop firing after this long.")
+    ap.add_argument("--drain-seconds", type=float, default=90.0, help="Wait at most this long for runs to end.")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    for url in (args.postgres, args.broker_url):
+        if url and "@127.0.0.1" not in url and "//127.0.0.1" not in url:
+            ap.error("only services on 127.0.0.1 are allowed")
+    with tempfile.TemporaryDirectory(prefix="hw-load-") as tmp, temporary_services(args) as database_url:
+        stack = Stack(Path(tmp), database_url, args.broker_url)
+        try:
+            with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60) as c:
+                sources = seed(c, stack, args.tenants)
+                clicks = make_clicks(sources, args.requests, random.Random(args.seed))
+                started = time.perf_counter()
+                results = asyncio.run(fire(stack.url, clicks, args.concurrency, args.max_seconds))
+                wall = time.perf_counter() - started
+                runs = collect_runs(c, sorted(sources), args.drain_seconds)
+            out = report(results, wall, runs)
+            out.update(
+                tenants=args.tenants,
+                concurrency=args.concurrency,
+                database="postgresql" if args.postgres else "sqlite",
+                queue="celery" if args.broker_url else "in-process",
+            )
+        finally:
+            stack.stop()
+    if not args.json:
+        for k, v in out.items():
+            print(f"{k:>24}: {v}")
+    print(json.dumps(out))
+    return 0 if out["duplicate_waiting_runs"] == 0 and out["runs_created_matches_db"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

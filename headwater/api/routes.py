@@ -1,0 +1,212 @@
+"""The HTTP API under ``/api`` (ARCHITECTURE.md §5).
+
+A refresh request only writes the run row (coalesced per tenant scope by the database) and
+hands the run to the dispatcher; it answers 202 at once. Tenant tokens see only their tenant:
+anything else answers 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, Security
+from fastapi.security import HTTPBearer
+from sqlalchemy.orm import Session
+
+from headwater.api.auth import Principal, require
+from headwater.api.dispatcher import Dispatcher, make_dispatcher
+from headwater.api.schemas import (
+    Problem,
+    RefreshRequest,
+    RunAccepted,
+    SourceCreate,
+    SourceCreated,
+    SourceOut,
+    TenantCreate,
+    TenantOut,
+)
+from headwater.api.validation import SafeRoute
+from headwater.app import App
+from pipelines import list_runs, request_retry, request_run, run_document, set_run_state
+from pipelines.state import QUEUED, create_run
+from storage.models import Run, State, Tenant, Trigger
+from tenancy import TenancyError, add_source, add_tenant, get_source, list_sources, list_tenants, source_view
+
+log = logging.getLogger(__name__)
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing or invalid token."},
+    404: {"model": Problem, "description": "No such resource visible to this token."},
+    422: {"model": Problem, "description": "Malformed request."},
+}
+
+
+def tenant_out(t: Tenant) -> TenantOut:
+    return TenantOut(
+        id=t.id,
+        slug=t.slug,
+        name=t.name,
+        refresh_interval_minutes=t.refresh_interval_minutes,
+        created_at=t.created_at.isoformat(),
+    )
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"{what} not found")
+
+
+def visible_tenant(s: Session, slug: str, who: Principal) -> Tenant:
+    tenant = s.query(Tenant).filter(Tenant.slug == slug).one_or_none()
+    if tenant is None or not who.can_see(tenant.id):
+        raise not_found(f"tenant '{slug}'")
+    return tenant
+
+
+def requester(who: Principal) -> str:
+    return "api:admin" if who.admin else f"api:tenant:{who.tenant_id}"
+
+
+def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
+    runs = dispatcher or make_dispatcher(hw)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runs.start()
+        try:
+            yield
+        finally:
+            runs.close()
+
+    router = APIRouter(
+        route_class=SafeRoute,
+        lifespan=lifespan,
+        # Documents the bearer scheme in OpenAPI; `require` does the checking.
+        dependencies=[Security(HTTPBearer(auto_error=False))],
+        responses=ERRORS,
+    )
+
+    def principal(request: Request) -> Principal:
+        return require(hw, request)
+
+    def hand_over(run: Run, coalesced: bool) -> RunAccepted:
+        accepted = RunAccepted(run_id=run.id, state=run.state, coalesced=coalesced, trigger=run.trigger)
+        if coalesced:
+            return accepted
+        try:
+            accepted.dispatched = runs.dispatch(run.id, trigger=run.trigger, priority=run.priority)
+        except Exception as exc:
+            log.exception("run %s could not be queued", run.id)
+            with hw.db.session() as s:
+                row = s.get(Run, run.id)
+                if row is not None and State(row.state) in QUEUED:
+                    set_run_state(s, row, State.CANCELLED, f"could not be queued: {type(exc).__name__}")
+            raise HTTPException(status_code=503, detail="the run queue is unavailable; try again shortly") from exc
+        return accepted
+
+    # -- tenants ------------------------------------------------------------------------
+    @router.get("/tenants", response_model=list[TenantOut], tags=["tenants"])
+    def get_tenants(who: Principal = Depends(principal)) -> list[TenantOut]:
+        """All tenants (admin), or the token's own tenant."""
+        with hw.db.read() as s:
+            return [tenant_out(t) for t in list_tenants(s) if who.can_see(t.id)]
+
+    @router.post("/tenants", status_code=201, response_model=TenantOut, tags=["tenants"])
+    def post_tenant(body: TenantCreate, who: Principal = Depends(principal)) -> TenantOut:
+        """Create a tenant (admin token only)."""
+        if not who.admin:
+            raise HTTPException(status_code=403, detail="creating tenants needs the admin token")
+        with hw.db.session() as s:
+            try:
+                tenant = add_tenant(s, body.slug, body.name)
+            except TenancyError as exc:
+                status = 409 if "already exists" in str(exc) else 422
+                raise HTTPException(status_code=status, detail=str(exc)) from None
+            tenant.refresh_interval_minutes = body.refresh_interval_minutes
+            s.flush()
+            return tenant_out(tenant)
+
+    # -- refresh and runs ---------------------------------------------------------------
+    @router.post("/tenants/{slug}/refresh", status_code=202, response_model=RunAccepted, tags=["runs"])
+    def refresh(
+        slug: str,
+        body: RefreshRequest | None = Body(None),
+        who: Principal = Depends(principal),
+    ) -> RunAccepted:
+        """Queue a refresh of the tenant (or one source), or join the one already waiting."""
+        req = body or RefreshRequest()
+        # One short transaction: find the tenant, then create or join the waiting run.
+        with hw.db.session() as s:
+            tenant = visible_tenant(s, slug, who)
+            if req.source_id is not None:
+                try:
+                    get_source(s, tenant, req.source_id)
+                except TenancyError:
+                    raise not_found(f"source {req.source_id} of tenant '{slug}'") from None
+            run, coalesced = create_run(
+                s, tenant, trigger=Trigger.REFRESH, source_id=req.source_id, full=req.full, requested_by=requester(who)
+            )
+            if coalesced and req.full and not run.full and State(run.state) in QUEUED:
+                run.full = True  # a full refresh joining a waiting incremental one makes it full
+        return hand_over(run, coalesced)
+
+    @router.get("/tenants/{slug}/runs", tags=["runs"])
+    def get_runs(
+        slug: str, limit: int = Query(50, ge=1, le=500), who: Principal = Depends(principal)
+    ) -> list[dict[str, Any]]:
+        """Recent runs of the tenant, newest first (the `headwater runs --json` rows)."""
+        with hw.db.read() as s:
+            return list_runs(s, visible_tenant(s, slug, who), limit)
+
+    @router.get("/runs/{run_id}", tags=["runs"])
+    def get_run(run_id: int, who: Principal = Depends(principal)) -> dict[str, Any]:
+        """The run with its tasks and their state histories (= `headwater run show --json`)."""
+        with hw.db.read() as s:
+            run = s.get(Run, run_id)
+            if run is None or not who.can_see(run.tenant_id):
+                raise not_found(f"run {run_id}")
+            doc = run_document(s, run_id)
+        assert doc is not None
+        return doc
+
+    @router.post("/runs/{run_id}/retry", status_code=202, response_model=RunAccepted, tags=["runs"])
+    def retry(run_id: int, who: Principal = Depends(principal)) -> RunAccepted:
+        """Re-run only the failed tasks of a failed or crashed run (and their dependents)."""
+        with hw.db.read() as s:
+            run = s.get(Run, run_id)
+            if run is None or not who.can_see(run.tenant_id):
+                raise not_found(f"run {run_id}")
+        try:
+            new = request_retry(hw.db, run_id, requested_by=requester(who))
+        except TenancyError as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        return hand_over(new, False)
+
+    # -- sources ------------------------------------------------------------------------
+    @router.get("/tenants/{slug}/sources", response_model=list[SourceOut], tags=["sources"])
+    def get_sources(slug: str, who: Principal = Depends(principal)) -> list[dict[str, Any]]:
+        """The tenant's sources; secrets are never shown."""
+        with hw.db.read() as s:
+            return [source_view(src) for src in list_sources(s, visible_tenant(s, slug, who))]
+
+    @router.post("/tenants/{slug}/sources", status_code=201, response_model=SourceCreated, tags=["sources"])
+    def post_source(slug: str, body: SourceCreate, who: Principal = Depends(principal)) -> SourceCreated:
+        """Connect a source and queue its onboarding backfill."""
+        with hw.db.session() as s:
+            tenant = visible_tenant(s, slug, who)
+            try:
+                src = add_source(s, hw.vault, tenant, body.kind, body.options, body.secrets, name=body.name)
+            except TenancyError as exc:
+                raise HTTPException(status_code=422, detail=str(exc)) from None
+            view = SourceOut(**source_view(src))
+        accepted = None
+        if body.backfill:
+            run, coalesced = request_run(
+                hw.db, tenant, trigger=Trigger.ONBOARDING, source_id=view.id, requested_by=requester(who)
+            )
+            accepted = hand_over(run, coalesced)
+        return SourceCreated(source=view, run=accepted)
+
+    return router

@@ -1,0 +1,147 @@
+"""The queue used when no broker is configured: a few threads of this process execute runs.
+
+Bounded: ``concurrency`` threads, and at most one entry per run (coalescing already keeps one
+waiting run per tenant scope). Ready runs are taken by priority (refresh clicks 0, schedules 5,
+onboarding backfills 9), then in arrival order. A run whose scope is busy is put back with a
+short delay instead of holding a thread.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from pipelines import IllegalTransition
+from storage.models import TERMINAL_STATES, State
+
+log = logging.getLogger(__name__)
+
+
+class InProcessQueue:
+    def __init__(
+        self,
+        execute: Callable[[int], str],
+        *,
+        concurrency: int = 4,
+        busy_retry_s: float = 1.0,
+        recheck_s: float = 30.0,
+        on_error: Callable[[int, BaseException], object] | None = None,
+        name: str = "headwater-run",
+    ) -> None:
+        self._execute = execute
+        self._concurrency = max(1, concurrency)
+        self._busy_retry_s = busy_retry_s
+        self._recheck_s = recheck_s
+        self._on_error = on_error
+        self._name = name
+        self._cond = threading.Condition()
+        self._seq = itertools.count()
+        self._ready: list[tuple[int, int, int]] = []  # (priority, seq, run id)
+        self._later: list[tuple[float, int, int, int]] = []  # (due, priority, seq, run id)
+        self._waiting: set[int] = set()
+        self._running: set[int] = set()
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+
+    # -- producer side -------------------------------------------------------------------
+    def submit(self, run_id: int, priority: int = 0, delay: float = 0.0) -> bool:
+        """Queue a run; False if it is already waiting here (or the queue is closed)."""
+        with self._cond:
+            if self._closed or run_id in self._waiting:
+                return False
+            self._waiting.add(run_id)
+            seq = next(self._seq)
+            if delay > 0:
+                heapq.heappush(self._later, (time.monotonic() + delay, priority, seq, run_id))
+            else:
+                heapq.heappush(self._ready, (priority, seq, run_id))
+            self._start_threads()
+            self._cond.notify()
+            return True
+
+    @property
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._waiting)
+
+    @property
+    def running(self) -> int:
+        with self._cond:
+            return len(self._running)
+
+    def idle(self, timeout: float) -> bool:
+        """Wait until nothing is waiting or running; False on timeout (tests, benchmarks)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._waiting or self._running:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.2))
+            return True
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop taking runs. Runs still executing are left to finish (or, if the process
+        exits first, to be resumed by the next driver: their driver is then gone)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            threads = list(self._threads)
+        deadline = time.monotonic() + timeout
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    # -- worker side ---------------------------------------------------------------------
+    def _start_threads(self) -> None:
+        while len(self._threads) < self._concurrency:
+            t = threading.Thread(target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _take(self) -> tuple[int, int] | None:
+        with self._cond:
+            while True:
+                if self._closed:
+                    return None
+                now = time.monotonic()
+                while self._later and self._later[0][0] <= now:
+                    _, priority, seq, run_id = heapq.heappop(self._later)
+                    heapq.heappush(self._ready, (priority, seq, run_id))
+                if self._ready:
+                    priority, _, run_id = heapq.heappop(self._ready)
+                    self._waiting.discard(run_id)
+                    self._running.add(run_id)
+                    return run_id, priority
+                timeout = self._later[0][0] - now if self._later else None
+                self._cond.wait(timeout)
+
+    def _work(self) -> None:
+        while (item := self._take()) is not None:
+            run_id, priority = item
+            try:
+                self._run(run_id, priority)
+            finally:
+                with self._cond:
+                    self._running.discard(run_id)
+                    self._cond.notify_all()
+
+    def _run(self, run_id: int, priority: int) -> None:
+        try:
+            state = self._execute(run_id)
+        except IllegalTransition:
+            self.submit(run_id, priority, delay=self._busy_retry_s)
+            return
+        except LookupError:
+            log.warning("run %s does not exist (deleted?)", run_id)
+            return
+        except Exception as exc:
+            log.exception("run %s could not be executed", run_id)
+            if self._on_error is not None:
+                self._on_error(run_id, exc)
+            return
+        if State(state) not in TERMINAL_STATES:  # another live driver has it: look again later
+            self.submit(run_id, priority, delay=self._recheck_s)

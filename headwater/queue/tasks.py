@@ -1,0 +1,86 @@
+"""The one Celery task, ``headwater.execute_run(run_id)``, and :func:`enqueue_run`.
+
+Re-delivery never duplicates a run: the driver returns at once for a finished run, resumes a
+run whose driver died, and reports a run another live driver is driving (the task then checks
+again later). A run whose scope is busy (another run of the same tenant scope is running) is
+retried after a short delay instead of holding a worker thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from headwater.app import App
+from headwater.queue.celery_app import TASK_NAME, HeadwaterCelery, celery_config, queue_for
+from pipelines import IllegalTransition
+from storage.models import TERMINAL_STATES, Run, State
+
+log = logging.getLogger(__name__)
+
+BUSY_RETRY_S = 2.0  # the scope's previous run is still running
+ELSEWHERE_RETRY_S = 30.0  # another live driver drives this run: look again later
+INFRA_RETRY_MAX_S = 60.0  # database or Dask unreachable: back off up to this
+
+
+def register_tasks(app: HeadwaterCelery) -> None:
+    @app.task(  # type: ignore[untyped-decorator,misc]
+        name=TASK_NAME,
+        bind=True,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        max_retries=None,
+        ignore_result=True,
+        shared=False,  # registered on this app only: each make_celery() builds its own
+    )
+    def execute_run_task(self: Any, run_id: int) -> str:
+        return run_task(self, run_id)
+
+
+def run_task(task: Any, run_id: int) -> str:
+    executor = task.app.executor()
+    try:
+        state = str(executor.execute(run_id))
+    except IllegalTransition:
+        raise task.retry(countdown=BUSY_RETRY_S) from None
+    except LookupError:
+        log.warning("run %s does not exist (deleted?): message dropped", run_id)
+        return "MISSING"
+    except Exception as exc:  # the database or Dask is unreachable: wait for it
+        delay = min(INFRA_RETRY_MAX_S, 2.0 ** min(task.request.retries, 6))
+        log.warning("run %s could not be started (%s: %s); retrying in %.0fs", run_id, type(exc).__name__, exc, delay)
+        raise task.retry(countdown=delay) from exc
+    if State(state) not in TERMINAL_STATES:
+        raise task.retry(countdown=ELSEWHERE_RETRY_S)
+    return state
+
+
+@functools.lru_cache(maxsize=4)
+def _producer(broker_url: str, visibility_timeout: int) -> HeadwaterCelery:
+    """One publishing app per broker (its connection pool is reused by every request)."""
+    app = HeadwaterCelery("headwater-producer", set_as_current=False)
+    app.conf.update(celery_config(broker_url, visibility_timeout))
+    return app
+
+
+def enqueue_run(app: App, run_id: int, *, trigger: str | None = None) -> str:
+    """Put ``run_id`` on its queue; returns the Celery task id (also stored on the run)."""
+    s = app.settings
+    if not s.broker_url:
+        raise RuntimeError("HEADWATER_BROKER_URL is not set: there is no queue to put runs on")
+    if trigger is None:
+        with app.db.session() as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise LookupError(f"run {run_id} does not exist")
+            trigger = run.trigger
+    queue = queue_for(trigger)
+    result = _producer(s.broker_url, s.broker_visibility_timeout).send_task(
+        TASK_NAME, args=[run_id], queue=queue, routing_key=queue
+    )
+    with app.db.session() as session:
+        run = session.get(Run, run_id)
+        if run is not None:
+            run.celery_task_id = result.id
+    return str(result.id)

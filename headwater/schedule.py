@@ -1,0 +1,142 @@
+"""`headwater scheduler`: scheduled refreshes, crashed-run recovery and alert re-sends.
+
+Each tick:
+  * every tenant with ``refresh_interval_minutes`` whose last run was created longer ago than
+    its interval gets a run (trigger ``schedule``). Coalescing makes two
+    schedulers, or a schedule racing a click, harmless: they join the waiting run;
+  * runs whose driver died and that nobody resumed are marked CRASHED (retryable). With a
+    broker the grace period covers the re-delivery of the dead worker's message first;
+  * with a broker, runs left SCHEDULED but never put on the queue are queued;
+  * undelivered alerts are re-sent (:func:`headwater.alerts.deliver_pending`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from headwater.alerts import deliver_pending
+from headwater.app import App
+from headwater.dispatch import dispatch_run
+from pipelines import recover_crashed_runs, request_run
+from pipelines.driver import STALE_AFTER
+from pipelines.state import mark_stale_runs_crashed
+from storage.models import Run, State, Tenant, Trigger, utcnow
+
+log = logging.getLogger(__name__)
+
+UNQUEUED_AFTER = timedelta(minutes=2)  # a SCHEDULED run with no queue message after this is queued
+
+
+@dataclass
+class Tick:
+    scheduled: list[int] = field(default_factory=list)
+    coalesced: list[int] = field(default_factory=list)
+    crashed: list[int] = field(default_factory=list)
+    requeued: list[int] = field(default_factory=list)
+    alerts_delivered: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+def due_tenants(app: App, now: datetime | None = None) -> list[Tenant]:
+    """Tenants with an interval whose last run (any trigger or scope) is older than it, or that
+    never ran."""
+    now = now or utcnow()
+    with app.db.session() as s:
+        last = dict(s.execute(select(Run.tenant_id, func.max(Run.created_at)).group_by(Run.tenant_id)).tuples().all())
+        tenants = s.execute(
+            select(Tenant).where(Tenant.refresh_interval_minutes.is_not(None), Tenant.refresh_interval_minutes > 0)
+        ).scalars()
+        out = []
+        for t in tenants:
+            at = last.get(t.id)
+            if at is None or _aware(at) <= now - timedelta(minutes=t.refresh_interval_minutes or 0):
+                out.append(t)
+        return out
+
+
+def schedule_due(app: App, tick: Tick, now: datetime | None = None) -> None:
+    for tenant in due_tenants(app, now):
+        run, coalesced = request_run(app.db, tenant, trigger=Trigger.SCHEDULE, requested_by="scheduler")
+        if coalesced:
+            tick.coalesced.append(run.id)
+            continue
+        tick.scheduled.append(run.id)
+        dispatch_run(app, run.id, detach=True)
+
+
+def requeue_unqueued(app: App, tick: Tick) -> None:
+    """With a broker: SCHEDULED runs that never got a queue message (created while the broker
+    was down, or by a process that died before queueing) are queued now."""
+    if not app.settings.broker_url:
+        return
+    cutoff = utcnow() - UNQUEUED_AFTER
+    with app.db.session() as s:
+        ids = list(
+            s.execute(
+                select(Run.id).where(
+                    Run.state == State.SCHEDULED, Run.celery_task_id.is_(None), Run.created_at < cutoff
+                )
+            ).scalars()
+        )
+    for run_id in ids:
+        dispatch_run(app, run_id, detach=True)
+        tick.requeued.append(run_id)
+
+
+def recover(app: App, tick: Tick) -> None:
+    """Runs whose driver is gone become CRASHED. With a broker, only after the dead worker's
+    message had its chance to be re-delivered and resumed (visibility timeout + staleness)."""
+    if not app.settings.broker_url:
+        tick.crashed.extend(recover_crashed_runs(app.db))
+        return
+    grace = STALE_AFTER + timedelta(seconds=app.settings.broker_visibility_timeout)
+    with app.db.session() as s:
+        tick.crashed.extend(mark_stale_runs_crashed(s, older_than=grace))
+
+
+def tick_once(app: App, now: datetime | None = None) -> Tick:
+    tick = Tick()
+    steps: list[tuple[str, Any]] = [
+        ("schedule", lambda: schedule_due(app, tick, now)),
+        ("recover", lambda: recover(app, tick)),
+        ("requeue", lambda: requeue_unqueued(app, tick)),
+        ("alerts", lambda: setattr(tick, "alerts_delivered", deliver_pending(app))),
+    ]
+    for name, step in steps:
+        try:
+            step()
+        except Exception:  # one failing step (say the broker is down) must not stop the others
+            log.exception("scheduler step %s failed", name)
+    return tick
+
+
+def heartbeat_path(app: App) -> Path:
+    """Touched after every tick; the container health check reads its age."""
+    return app.settings.home / "scheduler.heartbeat"
+
+
+def run_scheduler(app: App, interval: float = 30.0, once: bool = False, stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
+    beat = heartbeat_path(app)
+    beat.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        tick = tick_once(app)
+        beat.write_text(json.dumps({"at": utcnow().isoformat(), **tick.as_dict()}))
+        if tick.scheduled or tick.crashed or tick.requeued or tick.alerts_delivered:
+            log.info("scheduler: %s", tick.as_dict())
+        if once or stop.wait(interval):
+            return
