@@ -9,6 +9,7 @@ the measurement behind the defaults.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,9 @@ def connect(address: str | None, *, workers: int = 2, threads: int = 16) -> Any:
         logging.getLogger(name).setLevel(logging.WARNING)
     if address:
         return Client(address, timeout=30)
+    # Dask's statistical profiler samples every worker thread every 10 ms: real CPU on a 2-core
+    # box for a diagnostic nobody reads here. Spawned workers inherit this through the env.
+    os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")
     cluster = LocalCluster(
         n_workers=workers,
         threads_per_worker=threads,

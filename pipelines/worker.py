@@ -89,7 +89,7 @@ def execute_task(cfg: WorkerConfig, task_run_id: int, full: bool = False) -> dic
 
 
 def _log_ids(db: Database, task_run_id: int) -> dict[str, Any]:
-    with db.session() as s:
+    with db.read() as s:
         row = s.execute(
             select(Tenant.slug, TaskRun.run_id, TaskRun.source_id, TaskRun.stream, TaskRun.partition)
             .join(Source, Source.id == TaskRun.source_id)

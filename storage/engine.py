@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,6 +56,9 @@ class Database:
             event.listen(self.engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
             event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if self.is_sqlite else contextlib.nullcontext()
+        )
         self.read_sessions = sessionmaker(
             self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
         )
@@ -64,8 +69,14 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on error."""
-        with self.sessions() as session, session.begin():
+        """A session in one transaction: committed on success, rolled back on error.
+
+        On SQLite, the threads of one process queue for the write lock here, in Python: SQLite's
+        own busy handler sleeps in growing steps (up to 100 ms), which wastes most of the lock's
+        time when dozens of worker threads write small batches. Across processes SQLite's lock
+        (WAL, busy timeout) still arbitrates, between few contenders.
+        """
+        with self._write_lock, self.sessions() as session, session.begin():
             yield session
 
     @contextmanager

@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 from storage.models import ENTITY_MODELS, EntityMixin, utcnow
 
 KEY_COLUMNS = ("tenant_id", "source_id", "external_id")
-# SQLite allows 32766 bound parameters per statement; stay well below on both databases.
-MAX_PARAMS = 30_000
+BATCH_ROWS = 1_000
 
 
 def model_for(entity: str) -> type[EntityMixin]:
@@ -71,31 +70,32 @@ def _upsert_group(
     if unknown:
         raise ValueError(f"{entity}: unknown column(s) {unknown}")
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    per_stmt = max(1, MAX_PARAMS // max(1, len(columns)))
-    written = 0
-    for start in range(0, len(values), per_stmt):
-        chunk = values[start : start + per_stmt]
-        stmt = insert(table).values(chunk)
-        excluded = stmt.excluded
-        updates: dict[str, Any] = {c: excluded[c] for c in columns if c not in (*KEY_COLUMNS, "id", "deleted_at")}
-        updates["deleted_at"] = case(
-            (
-                and_(
-                    table.c.deleted_at.is_not(None),
-                    excluded.updated_at.is_not(None),
-                    excluded.updated_at > table.c.deleted_at,
-                ),
-                None,
+    stmt = insert(table)
+    excluded = stmt.excluded
+    updates: dict[str, Any] = {c: excluded[c] for c in columns if c not in (*KEY_COLUMNS, "id", "deleted_at")}
+    updates["deleted_at"] = case(
+        (
+            and_(
+                table.c.deleted_at.is_not(None),
+                excluded.updated_at.is_not(None),
+                excluded.updated_at > table.c.deleted_at,
             ),
-            else_=table.c.deleted_at,
-        )
-        not_older = or_(
-            table.c.updated_at.is_(None),
-            excluded.updated_at.is_(None),
-            excluded.updated_at >= table.c.updated_at,
-        )
-        stmt = stmt.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=updates, where=not_older)
-        session.execute(stmt)
+            None,
+        ),
+        else_=table.c.deleted_at,
+    )
+    not_older = or_(
+        table.c.updated_at.is_(None),
+        excluded.updated_at.is_(None),
+        excluded.updated_at >= table.c.updated_at,
+    )
+    stmt = stmt.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=updates, where=not_older)
+    # executemany: the statement is compiled once (and cached by SQLAlchemy), rows are bound by
+    # the driver; a multi-VALUES statement would be recompiled for every batch.
+    written = 0
+    for start in range(0, len(values), BATCH_ROWS):
+        chunk = values[start : start + BATCH_ROWS]
+        session.execute(stmt, chunk)
         written += len(chunk)
     return written
 
