@@ -114,6 +114,14 @@ class Stack:
             )
         )
 
+    def api_cpu_s(self) -> float | None:
+        """CPU seconds the API process used so far (Linux /proc), to tell work from waiting."""
+        try:
+            fields = Path(f"/proc/{self.procs[0].pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         for p in reversed(self.procs):
             if p.poll() is None:
@@ -298,11 +306,17 @@ def main(argv: list[str] | None = None) -> int:
             with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60) as c:
                 sources = seed(c, stack, args.tenants)
                 clicks = make_clicks(sources, args.requests, random.Random(args.seed))
+                cpu_before = stack.api_cpu_s()
                 started = time.perf_counter()
                 results = asyncio.run(fire(stack.url, clicks, args.concurrency, args.max_seconds))
                 wall = time.perf_counter() - started
+                cpu_after = stack.api_cpu_s()
                 runs = collect_runs(c, sorted(sources), args.drain_seconds)
             out = report(results, wall, runs)
+            if cpu_before is not None and cpu_after is not None and results:
+                # Includes runs the API executes itself when there is no broker.
+                out["api_cpu_ms_per_request"] = round((cpu_after - cpu_before) / len(results) * 1000, 2)
+            out["load_average_1m"] = os.getloadavg()[0]
             out.update(
                 tenants=args.tenants,
                 concurrency=args.concurrency,
