@@ -81,6 +81,11 @@ class LocalDispatcher:
 
     def close(self) -> None:
         self.queue.close()
+        if self.queue.running:
+            # Closing Dask under running drivers would fail their tasks; left alone, the runs
+            # are resumed by the next server (their driver is gone).
+            log.warning("shutting down with %d runs executing; they resume on the next start", self.queue.running)
+            return
         self.executor.close()
 
 
