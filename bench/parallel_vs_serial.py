@@ -31,7 +31,7 @@ from storage.digest import data_digest
 from tenancy import add_source, add_tenant
 
 
-def one_mode(mode: str, repos: int, latency_ms: float, workers: int, threads: int) -> dict[str, Any]:
+def one_mode(mode: str, repos: int, latency_ms: float, workers: int | None, threads: int) -> dict[str, Any]:
     from headwater.dispatch import execute_inline
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,8 +85,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repos", type=int, default=20)
     p.add_argument("--latency-ms", type=float, default=100.0)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--threads", type=int, default=16)
+    p.add_argument("--workers", type=int, default=None, help="Dask worker processes (default: the settings' choice).")
+    p.add_argument("--threads", type=int, default=32)
     p.add_argument("--scale", default="", help="Also time parallel runs at these repository counts, e.g. 1,10,50.")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
@@ -106,7 +106,7 @@ def main() -> None:
         "records_serial": serial["rows"],
         "identical_data": serial["digest"] == parallel["digest"],
         "states": [serial["state"], parallel["state"]],
-        "workers": args.workers,
+        "workers": Settings(dask_workers=args.workers).local_dask_workers,
         "threads_per_worker": args.threads,
     }
     if args.scale:

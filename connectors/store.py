@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connectors.streams import ParentSpec, Partition, Row
@@ -138,72 +139,80 @@ class TaskStore:
                 # A complete listing is the truth: what it lacks is gone, what it shows is alive.
                 tombstone(s, entity, tenant_id=self.tenant_id, source_id=self.source_id, keep=keep, where=where)
                 revive(s, entity, tenant_id=self.tenant_id, source_id=self.source_id, external_ids=keep)
+            common = {
+                "tenant_id": self.tenant_id,
+                "source_id": self.source_id,
+                "run_id": self.run_id,
+                "task_run_id": self.task_run_id,
+                "stream": self.stream,
+                "partition": self.partition,
+            }
             if self.land_raw and batch.raw:
-                s.add(
-                    RawPage(
-                        tenant_id=self.tenant_id,
-                        source_id=self.source_id,
-                        run_id=self.run_id,
-                        task_run_id=self.task_run_id,
-                        stream=self.stream,
-                        partition=self.partition,
-                        url=batch.url,
-                        records=batch.raw,
-                    )
-                )
-            for q in batch.quarantined:
-                s.add(
-                    Quarantine(
-                        tenant_id=self.tenant_id,
-                        source_id=self.source_id,
-                        run_id=self.run_id,
-                        task_run_id=self.task_run_id,
-                        stream=self.stream,
-                        partition=self.partition,
-                        payload=json.dumps(q.payload, default=str),
-                        reason=q.reason,
-                    )
+                s.execute(insert(RawPage).values(**common, url=batch.url, records=batch.raw, fetched_at=utcnow()))
+            if batch.quarantined:
+                now = utcnow()
+                s.execute(
+                    insert(Quarantine),
+                    [
+                        {**common, "payload": json.dumps(q.payload, default=str), "reason": q.reason, "created_at": now}
+                        for q in batch.quarantined
+                    ],
                 )
             if batch.cursor is not None:
                 self._save_cursor(s, batch.cursor)
-            for url, (etag, last_modified) in batch.validators.items():
-                self._save_validator(s, url, etag, last_modified)
+            if batch.validators:
+                self._save_validators(s, batch.validators)
         return written
 
     def tombstone_now(self, entity: str, external_ids: Sequence[str]) -> int:
         with self.db.session() as s:
             return tombstone(s, entity, tenant_id=self.tenant_id, source_id=self.source_id, external_ids=external_ids)
 
+    # Plain INSERT … ON CONFLICT statements: no ORM unit of work inside the write lock.
     def _save_cursor(self, s: Session, value: dict[str, Any]) -> None:
-        part = self.partition or ""
-        row = s.execute(
-            select(Cursor).where(
-                Cursor.source_id == self.source_id, Cursor.stream == self.stream, Cursor.partition == part
+        stmt = dialect_insert(s)(Cursor).values(
+            tenant_id=self.tenant_id,
+            source_id=self.source_id,
+            stream=self.stream,
+            partition=self.partition or "",
+            value=value,
+            updated_at=utcnow(),
+        )
+        s.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["source_id", "stream", "partition"],
+                set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
             )
-        ).scalar_one_or_none()
-        if row is None:
-            s.add(
-                Cursor(
-                    tenant_id=self.tenant_id,
-                    source_id=self.source_id,
-                    stream=self.stream,
-                    partition=part,
-                    value=value,
-                )
-            )
-        else:
-            row.value = value
-            row.updated_at = utcnow()
+        )
 
-    def _save_validator(self, s: Session, url: str, etag: str | None, last_modified: str | None) -> None:
-        h = url_hash(url)
-        row = s.execute(
-            select(HttpValidator).where(HttpValidator.source_id == self.source_id, HttpValidator.url_hash == h)
-        ).scalar_one_or_none()
-        if row is None:
-            s.add(HttpValidator(source_id=self.source_id, url_hash=h, url=url, etag=etag, last_modified=last_modified))
-        else:
-            row.etag, row.last_modified, row.updated_at = etag, last_modified, utcnow()
+    def _save_validators(self, s: Session, validators: dict[str, tuple[str | None, str | None]]) -> None:
+        now = utcnow()
+        stmt = dialect_insert(s)(HttpValidator)
+        s.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["source_id", "url_hash"],
+                set_={
+                    "etag": stmt.excluded.etag,
+                    "last_modified": stmt.excluded.last_modified,
+                    "updated_at": stmt.excluded.updated_at,
+                },
+            ),
+            [
+                {
+                    "source_id": self.source_id,
+                    "url_hash": url_hash(url),
+                    "url": url,
+                    "etag": etag,
+                    "last_modified": last_modified,
+                    "updated_at": now,
+                }
+                for url, (etag, last_modified) in sorted(validators.items())
+            ],
+        )
+
+
+def dialect_insert(s: Session) -> Any:
+    return postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def distinct(values: Iterable[str]) -> list[str]:

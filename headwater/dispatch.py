@@ -82,7 +82,7 @@ def execute_inline(
                 runner=runner,
                 dask_address=s.dask_address,
                 serial=serial,
-                workers=s.dask_workers,
+                workers=s.local_dask_workers,
                 threads=s.dask_threads,
                 on_progress=on_progress,
                 on_finished=on_finished,

@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from connectors.runtime import SourceRuntime, discovery_plan, partitions_of, plan_tasks
 from headwater.logs import log_context
 from pipelines.runners import TaskRunner
-from pipelines.state import IllegalTransition, mark_stale_runs_crashed, set_run_state, set_task_state
+from pipelines.state import IllegalTransition, mark_stale_runs_crashed, set_run_state, set_task_state, transition_task
 from storage import Database
-from storage.models import TERMINAL_STATES, Run, Source, State, TaskRun, Tenant, utcnow
+from storage.models import TERMINAL_STATES, Run, Source, State, TaskRun, TaskRunState, Tenant, utcnow
 from tenancy import Vault, runtime_for
 
 log = logging.getLogger(__name__)
@@ -278,14 +278,46 @@ class Driver:
                 graph.discovery[t.key] = rt
 
     def _expand(self, graph: _Graph, run_id: int, rt: SourceRuntime) -> None:
+        """Create the source's per-partition tasks in one transaction (a few statements for any fan-out)."""
         partitions = partitions_of(rt, self.db)
-        with self.db.session() as s:  # the whole fan-out in one transaction
-            for plan in plan_tasks(rt, partitions):
-                if plan.key in graph.tasks:
-                    continue
-                deps = tuple(d for d in plan.depends_on if d in graph.tasks)
-                part = plan.partition.key if plan.partition else None
-                self._add_task(graph, run_id, rt.source_id, plan.key, plan.stream, part, deps, session=s)
+        plans = [p for p in plan_tasks(rt, partitions) if p.key not in graph.tasks]
+        if not plans:
+            return
+        known = set(graph.tasks) | {p.key for p in plans}
+        rows: list[dict[str, Any]] = [
+            {
+                "run_id": run_id,
+                "source_id": rt.source_id,
+                "key": p.key,
+                "stream": p.stream,
+                "partition": p.partition.key if p.partition else None,
+                "depends_on": [d for d in p.depends_on if d in known],
+                "state": State.SCHEDULED,
+            }
+            for p in plans
+        ]
+        now = utcnow()
+        with self.db.session() as s:
+            s.execute(insert(TaskRun), rows)
+            ids = dict(
+                s.execute(
+                    select(TaskRun.key, TaskRun.id).where(
+                        TaskRun.run_id == run_id, TaskRun.key.in_([r["key"] for r in rows])
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            s.execute(
+                insert(TaskRunState),
+                [{"task_run_id": ids[r["key"]], "state": State.SCHEDULED, "at": now} for r in rows],
+            )
+        for r in rows:
+            tid = ids[r["key"]]
+            graph.tasks[r["key"]] = tid
+            graph.key_of[tid] = r["key"]
+            graph.deps[r["key"]] = tuple(r["depends_on"])
+            graph.state[r["key"]] = State.SCHEDULED
 
     def _fail_now(self, graph: _Graph, key: str, kind: str, message: str) -> None:
         with self.db.session() as s:
@@ -346,13 +378,11 @@ class Driver:
             return
         with self.db.session() as s:
             for key, upstream in cancel:
-                task = s.get(TaskRun, graph.tasks[key])
-                assert task is not None
-                set_task_state(s, task, State.CANCELLED, f"skipped: upstream task {upstream} did not complete")
+                transition_task(
+                    s, graph.tasks[key], State.CANCELLED, f"skipped: upstream task {upstream} did not complete"
+                )
             for key in ready:
-                task = s.get(TaskRun, graph.tasks[key])
-                assert task is not None
-                set_task_state(s, task, State.PENDING)
+                transition_task(s, graph.tasks[key], State.PENDING)
         for key, _ in cancel:
             graph.state[key] = State.CANCELLED
             graph.submitted.add(key)

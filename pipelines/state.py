@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -140,6 +140,30 @@ def set_task_state(session: Session, task: TaskRun, state: State, message: str |
         setattr(task, k, v)
     session.add(TaskRunState(task_run_id=task.id, state=state, at=now, message=message))
     session.flush()
+    return True
+
+
+def transition_task(session: Session, task_id: int, state: State, message: str | None = None, **fields: Any) -> bool:
+    """``set_task_state`` by id, in two SQL statements and no ORM unit of work (the hot path of
+    workers and the driver). Returns False when the task is already in a terminal state."""
+    now = utcnow()
+    values: dict[str, Any] = {"state": state, "heartbeat_at": now, **fields}
+    if message is not None:
+        values["message"] = message
+    if state == State.RUNNING:
+        values["attempts"] = TaskRun.attempts + 1
+        values["started_at"] = func.coalesce(TaskRun.started_at, now)
+    if state in TERMINAL_STATES:
+        values["ended_at"] = now
+    result = session.execute(
+        update(TaskRun)
+        .where(TaskRun.id == task_id, TaskRun.state.not_in([str(s) for s in TERMINAL_STATES]))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        return False
+    session.execute(insert(TaskRunState).values(task_run_id=task_id, state=state, at=now, message=message))
     return True
 
 

@@ -13,12 +13,13 @@ import functools
 import logging
 import os
 import socket
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from connectors.errors import ConfigError, ConnectorError, error_kind
 from connectors.http.client import HttpStats, RetryPolicy
@@ -27,9 +28,9 @@ from connectors.runtime import SourceRuntime, open_http, partitions_of, run_task
 from connectors.store import TaskStore
 from connectors.streams import Partition
 from headwater.logs import ensure_logging, log_context
-from pipelines.state import set_task_state
+from pipelines.state import transition_task
 from storage import Database
-from storage.models import Source, State, TaskRun, Tenant
+from storage.models import TERMINAL_STATES, Source, State, TaskRun, Tenant
 from tenancy import Vault, runtime_for
 
 log = logging.getLogger(__name__)
@@ -71,14 +72,14 @@ def _budget(res: WorkerResources) -> tuple[RateBudget, Any]:
     return RedisRateBudget(client), client
 
 
-def load_partition(task: TaskRun, rt: SourceRuntime, db: Database) -> Partition | None:
-    if task.partition is None:
+def load_partition(key: str | None, rt: SourceRuntime, db: Database) -> Partition | None:
+    if key is None:
         return None
     for p in partitions_of(rt, db):
-        if p.key == task.partition:
+        if p.key == key:
             return p
     # Filtered out or gone since planning: still run with what the key says.
-    return Partition(key=task.partition)
+    return Partition(key=key)
 
 
 def execute_task(cfg: WorkerConfig, task_run_id: int, full: bool = False) -> dict[str, Any]:
@@ -105,45 +106,55 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
     db = res.db
     where = f"{socket.gethostname()}:{os.getpid()}"
     with db.session() as s:
-        task = s.get(TaskRun, task_run_id)
+        task = s.execute(
+            select(
+                TaskRun.state,
+                TaskRun.run_id,
+                TaskRun.stream,
+                TaskRun.partition,
+                TaskRun.source_id,
+                TaskRun.records_loaded,
+            ).where(TaskRun.id == task_run_id)
+        ).first()
         if task is None:
             return {"task_id": task_run_id, "state": "MISSING"}
-        if State(task.state) in (State.COMPLETED, State.FAILED, State.CANCELLED, State.CRASHED):
-            return {"task_id": task.id, "state": task.state, "records_loaded": task.records_loaded}
+        if State(task.state) in TERMINAL_STATES:
+            return {"task_id": task_run_id, "state": task.state, "records_loaded": task.records_loaded}
         if task.state == State.RUNNING:  # a previous attempt's worker died
-            set_task_state(s, task, State.RETRYING, "re-executing after the previous worker stopped")
-        set_task_state(s, task, State.RUNNING, worker=where)
+            transition_task(s, task_run_id, State.RETRYING, "re-executing after the previous worker stopped")
+        transition_task(s, task_run_id, State.RUNNING, worker=where)
         source = s.get(Source, task.source_id)
         assert source is not None
-        run_id, stream = task.run_id, task.stream
+    started = time.perf_counter()
     try:
         rt = runtime_for(source, res.vault)
-        partition = load_partition(task, rt, db)
-        result = asyncio.run(_run(rt, db, res, cfg, stream, partition, full, run_id, task_run_id))
+        partition = load_partition(task.partition, rt, db)
+        http_stats, stream_result = asyncio.run(
+            _run(rt, db, res, cfg, task.stream, partition, full, task.run_id, task_run_id)
+        )
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
         kind = error_kind(exc)
         message = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
         with db.session() as s:
-            task = s.get(TaskRun, task_run_id)
-            assert task is not None
-            set_task_state(
-                s, task, State.FAILED, message[:4000], error_kind=str(kind), traceback=traceback.format_exc()
+            transition_task(
+                s,
+                task_run_id,
+                State.FAILED,
+                message[:4000],
+                error_kind=str(kind),
+                traceback=traceback.format_exc(),
+                duration_s=time.perf_counter() - started,
             )
             if isinstance(exc, ConfigError) and exc.status in (401, 403) and task.partition is None:
-                src = s.get(Source, task.source_id)
-                if src is not None:
-                    src.credentials_status = "invalid"
+                s.execute(update(Source).where(Source.id == task.source_id).values(credentials_status="invalid"))
         log.warning("task %s failed (%s): %s", task_run_id, kind, message)
         return {"task_id": task_run_id, "state": "FAILED", "error_kind": str(kind)}
-    http_stats, stream_result = result
     with db.session() as s:
-        task = s.get(TaskRun, task_run_id)
-        assert task is not None
-        set_task_state(
+        transition_task(
             s,
-            task,
+            task_run_id,
             State.COMPLETED,
             records_fetched=stream_result.records_fetched,
             records_loaded=stream_result.records_loaded,
@@ -152,11 +163,10 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
             http_retries=http_stats.retries,
             rate_wait_s=http_stats.rate_wait_s,
             note=stream_result.note,
+            duration_s=time.perf_counter() - started,
         )
-        if task.partition is None:
-            src = s.get(Source, task.source_id)
-            if src is not None and src.credentials_status != "valid":
-                src.credentials_status = "valid"
+        if task.partition is None and source.credentials_status != "valid":
+            s.execute(update(Source).where(Source.id == task.source_id).values(credentials_status="valid"))
     return {"task_id": task_run_id, "state": "COMPLETED", "records_loaded": stream_result.records_loaded}
 
 

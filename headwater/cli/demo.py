@@ -24,6 +24,13 @@ from storage import model_for
 from storage.models import Source, Tenant
 from tenancy import add_source, add_tenant, list_sources
 
+# Small workspaces for providers whose documented rate tiers are slow (Slack Tier 3 = 50/min,
+# Aha! 300/min): the connectors pace themselves faithfully, so the demo keeps these small.
+DEMO_SIZES: dict[str, dict[str, int]] = {
+    "slack": {"channels": 3, "messages": 12, "thread_every": 6},
+    "aha": {"features": 6, "ideas": 3},
+}
+
 
 def _ensure_tenant(app: App, slug: str) -> Tenant:
     with app.db.session() as s:
@@ -73,7 +80,7 @@ def demo_command(
         servers = {}
         con.print(f"[bold]Headwater demo[/]: sandboxes for {', '.join(kinds)}; database {app.db!r}")
         for kind in kinds:
-            sandbox, server = start(kind, seed=7, latency_ms=latency_ms)
+            sandbox, server = start(kind, seed=7, latency_ms=latency_ms, **DEMO_SIZES.get(kind, {}))
             servers[kind] = (sandbox, server)
         try:
             slugs = ["demo"] if tenants == 1 else [f"demo-{i + 1}" for i in range(tenants)]
@@ -88,7 +95,7 @@ def demo_command(
                         src = add_source(s, app.vault, tenant, kind, options, secrets)
                         expected[src.id] = dict(sandbox.truth().get("counts", {}))
             client = connect(
-                app.settings.dask_address, workers=app.settings.dask_workers, threads=app.settings.dask_threads
+                app.settings.dask_address, workers=app.settings.local_dask_workers, threads=app.settings.dask_threads
             )
             phases: dict[str, list[int]] = {}
             timings: dict[str, float] = {}

@@ -48,7 +48,7 @@ class RunExecutor:
                 close(self._client)
                 self._client = None
             if self._client is None:
-                self._client = connect(s.dask_address, workers=s.dask_workers, threads=s.dask_threads)
+                self._client = connect(s.dask_address, workers=s.local_dask_workers, threads=s.dask_threads)
             return self._client
 
     def execute(self, run_id: int) -> str:

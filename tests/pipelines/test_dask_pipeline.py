@@ -108,9 +108,11 @@ def test_killed_worker_never_leaves_a_task_running(tmp_path: Path, dask_client: 
         victim = None
         while time.time() < deadline and victim is None:
             with app.db.read() as s:
-                workers = s.execute(
-                    select(TaskRun.worker).where(TaskRun.run_id == run.id, TaskRun.state == "RUNNING")
-                ).scalars().all()
+                workers = (
+                    s.execute(select(TaskRun.worker).where(TaskRun.run_id == run.id, TaskRun.state == "RUNNING"))
+                    .scalars()
+                    .all()
+                )
             if workers and workers[0]:
                 victim = int(workers[0].rsplit(":", 1)[1])
             time.sleep(0.02)
