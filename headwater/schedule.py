@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from headwater.alerts import deliver_pending
+from headwater.alerts import check_stale_sources, deliver_pending
 from headwater.app import App
 from headwater.dispatch import dispatch_run
 from pipelines import recover_crashed_runs, request_run
@@ -114,6 +114,7 @@ def tick_once(app: App, now: datetime | None = None) -> Tick:
         ("schedule", lambda: schedule_due(app, tick, now)),
         ("recover", lambda: recover(app, tick)),
         ("requeue", lambda: requeue_unqueued(app, tick)),
+        ("stale", lambda: check_stale_sources(app)),
         ("alerts", lambda: setattr(tick, "alerts_delivered", deliver_pending(app))),
     ]
     for name, step in steps:

@@ -165,3 +165,13 @@ def test_no_webhook_logs_and_records_the_alert(
     (alert,) = alerts(forge)
     assert alert.delivered_at is not None and "no webhook configured" in (alert.last_error or "")
     assert receiver.requests == 0
+
+
+def test_scheduler_tick_raises_stale_source_alerts(
+    forge: Forge, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.schedule import tick_once
+
+    monkeypatch.setattr(forge.app.settings, "stale_after_hours", 0.0)  # never succeeded: stale at once
+    tick_once(forge.app)
+    assert "source_stale" in receiver.kinds()
