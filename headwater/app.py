@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from connectors.http.client import RetryPolicy
 from headwater.settings import Settings
+from pipelines.worker import WorkerConfig
 from storage import Database, is_current, upgrade
 from tenancy import Vault, load_or_create_key
 
@@ -39,3 +41,13 @@ def secret_key(settings: Settings) -> SecretStr:
     if settings.secret_key is not None:
         return settings.secret_key
     return load_or_create_key(settings.home)
+
+
+def worker_config(app: App, *, max_in_flight: int | None = None) -> WorkerConfig:
+    return WorkerConfig(
+        database_url=app.settings.resolved_database_url,
+        secret_key=secret_key(app.settings),
+        redis_url=app.settings.resolved_redis_url,
+        max_in_flight=max_in_flight,
+        retry=RetryPolicy(attempts=app.settings.http_retry_attempts, backoff_max_s=app.settings.http_backoff_max_s),
+    )

@@ -9,20 +9,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from connectors.http.client import RetryPolicy
-from headwater.app import App, secret_key
-from pipelines import IllegalTransition, WorkerConfig, execute_run
+from headwater.app import App, worker_config
+from pipelines import IllegalTransition, execute_run
 from storage.models import TERMINAL_STATES, Run, State
-
-
-def worker_config(app: App, *, max_in_flight: int | None = None) -> WorkerConfig:
-    return WorkerConfig(
-        database_url=app.settings.resolved_database_url,
-        secret_key=secret_key(app.settings),
-        redis_url=app.settings.resolved_redis_url,
-        max_in_flight=max_in_flight,
-        retry=RetryPolicy(attempts=app.settings.http_retry_attempts, backoff_max_s=app.settings.http_backoff_max_s),
-    )
 
 
 def dispatch_run(app: App, run_id: int, *, detach: bool) -> str:

@@ -13,11 +13,10 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from connectors.registry import available_kinds
-from headwater.app import App
+from headwater.app import App, worker_config
 from headwater.cli.context import app_context
 from headwater.cli.output import JsonOpt, emit_json
 from headwater.cli.sandboxes import source_settings, start
-from headwater.dispatch import worker_config
 from pipelines import DaskRunner, Driver, request_run, run_document
 from pipelines.cluster import close, connect
 from storage import model_for

@@ -12,8 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from headwater.alerts import run_finished_hook
-from headwater.app import App
-from headwater.dispatch import worker_config
+from headwater.app import App, worker_config
 from pipelines import DaskRunner, TaskRunner, WorkerConfig, execute_run, set_run_state
 from pipelines.cluster import close, connect
 from pipelines.state import QUEUED

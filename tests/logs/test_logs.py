@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from headwater.dispatch import worker_config
+from headwater.app import worker_config
 from headwater.logs import configure_logging, log_context, redact
 from headwater.settings import Settings
 from pipelines import create_run, execute_task, set_task_state

@@ -12,9 +12,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.sandbox import RunningServer, Sandbox
-from headwater.app import App
+from headwater.app import App, worker_config
 from headwater.cli.sandboxes import source_settings, start
-from headwater.dispatch import worker_config
 from headwater.settings import Settings
 from pipelines import DaskRunner, Driver, request_retry, request_run, run_document
 from pipelines.cluster import close, connect
