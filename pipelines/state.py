@@ -122,30 +122,18 @@ def set_run_state(session: Session, run: Run, state: State, message: str | None 
 
 
 def set_task_state(session: Session, task: TaskRun, state: State, message: str | None = None, **fields: Any) -> bool:
-    if State(task.state) in TERMINAL_STATES:
-        return False
-    now = utcnow()
-    if state == State.RUNNING:
-        task.started_at = task.started_at or now
-        task.attempts = (task.attempts or 0) + 1
-    if state in TERMINAL_STATES:
-        task.ended_at = now
-        if task.started_at is not None:
-            task.duration_s = (now - task.started_at).total_seconds()
-    task.state = state
-    task.heartbeat_at = now
-    if message is not None:
-        task.message = message
-    for k, v in fields.items():
-        setattr(task, k, v)
-    session.add(TaskRunState(task_run_id=task.id, state=state, at=now, message=message))
+    """:func:`transition_task` for a loaded task: the row changes in SQL, then the object is refreshed."""
     session.flush()
+    if not transition_task(session, task.id, state, message, **fields):
+        return False
+    session.refresh(task)
     return True
 
 
 def transition_task(session: Session, task_id: int, state: State, message: str | None = None, **fields: Any) -> bool:
-    """``set_task_state`` by id, in two SQL statements and no ORM unit of work (the hot path of
-    workers and the driver). Returns False when the task is already in a terminal state."""
+    """Move task ``task_id`` to ``state``, appending to its history, in two SQL statements and no
+    ORM unit of work (the hot path of workers and the driver). Returns False when the task is
+    already in a terminal state (terminal states are final)."""
     now = utcnow()
     values: dict[str, Any] = {"state": state, "heartbeat_at": now, **fields}
     if message is not None:
