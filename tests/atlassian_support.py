@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -19,36 +18,18 @@ from connectors.runtime import SourceRuntime, discovery_plan, open_http, partiti
 from connectors.sandbox import RunningServer, Sandbox, serve_in_thread
 from storage import Database
 from storage.models import Quarantine
+from tests.ingest_support import ServedSandbox
 
 FAST_RETRY = RetryPolicy(
     attempts=5, max_elapsed_s=10, backoff_initial_s=0.01, backoff_max_s=0.05, max_retry_after_s=0.2
 )
 
 
-class Served:
-    """A running sandbox with helpers for its control endpoints."""
-
-    def __init__(self, sandbox: Sandbox, server: RunningServer) -> None:
-        self.sandbox = sandbox
-        self.server = server
-        self.url = server.url
-
-    def truth(self) -> dict[str, Any]:
-        return httpx.get(f"{self.url}/__truth").json()  # type: ignore[no-any-return]
+class Served(ServedSandbox):
+    """A running Jira or Bitbucket sandbox; ``mutate`` takes a list of operations."""
 
     def mutate(self, *ops: dict[str, Any]) -> dict[str, Any]:
-        r = httpx.post(f"{self.url}/__mutate", json=list(ops))
-        r.raise_for_status()
-        return r.json()  # type: ignore[no-any-return]
-
-    def faults(self, **faults: Any) -> None:
-        httpx.post(f"{self.url}/__faults", json=faults).raise_for_status()
-
-    def requests(self) -> list[dict[str, Any]]:
-        return httpx.get(f"{self.url}/__requests").json()  # type: ignore[no-any-return]
-
-    def reset_log(self) -> None:
-        httpx.post(f"{self.url}/__reset").raise_for_status()
+        return self.post_mutate(list(ops))
 
 
 def serving(factory: Callable[..., Sandbox]) -> Iterator[Callable[..., Served]]:

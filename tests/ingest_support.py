@@ -9,7 +9,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 
 from connectors.http.ratelimit import InMemoryRateBudget
@@ -79,3 +81,29 @@ def replay_server(provider: str, folder: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+class ServedSandbox:
+    """A running sandbox and its control endpoints; providers add ``mutate`` in their own shape."""
+
+    def __init__(self, sandbox: Any, server: Any) -> None:
+        self.sandbox = sandbox
+        self.server = server
+        self.url: str = server.url
+
+    def truth(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/__truth").json()  # type: ignore[no-any-return]
+
+    def post_mutate(self, body: Any) -> dict[str, Any]:
+        r = httpx.post(f"{self.url}/__mutate", json=body)
+        r.raise_for_status()
+        return r.json()  # type: ignore[no-any-return]
+
+    def faults(self, **faults: Any) -> None:
+        httpx.post(f"{self.url}/__faults", json=faults).raise_for_status()
+
+    def requests(self) -> list[dict[str, Any]]:
+        return httpx.get(f"{self.url}/__requests").json()  # type: ignore[no-any-return]
+
+    def reset_log(self) -> None:
+        httpx.post(f"{self.url}/__reset").raise_for_status()

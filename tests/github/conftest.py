@@ -6,44 +6,25 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
-import httpx
 import pytest
 
-from connectors.github.sandbox import GitHubSandbox, make_sandbox
+from connectors.github.sandbox import make_sandbox
 from connectors.http.client import HttpClient, RetryPolicy
 from connectors.runtime import SourceRuntime
 from connectors.sandbox import RunningServer, serve_in_thread
 from tests.conftest import MakeRuntime
+from tests.ingest_support import ServedSandbox
 
 FAST_RETRY = RetryPolicy(
     attempts=3, max_elapsed_s=10, backoff_initial_s=0.01, backoff_max_s=0.05, max_retry_after_s=0.2
 )
 
 
-class Served:
-    """A running sandbox: ``sandbox`` (the object), ``url``, and helpers for control endpoints."""
-
-    def __init__(self, sandbox: GitHubSandbox, server: RunningServer) -> None:
-        self.sandbox = sandbox
-        self.server = server
-        self.url = server.url
-
-    def truth(self) -> dict[str, Any]:
-        return httpx.get(f"{self.url}/__truth").json()  # type: ignore[no-any-return]
+class Served(ServedSandbox):
+    """A running GitHub sandbox; ``mutate`` takes one change as keywords."""
 
     def mutate(self, **change: Any) -> dict[str, Any]:
-        r = httpx.post(f"{self.url}/__mutate", json=change)
-        r.raise_for_status()
-        return r.json()  # type: ignore[no-any-return]
-
-    def faults(self, **faults: Any) -> None:
-        httpx.post(f"{self.url}/__faults", json=faults).raise_for_status()
-
-    def requests(self) -> list[dict[str, Any]]:
-        return httpx.get(f"{self.url}/__requests").json()  # type: ignore[no-any-return]
-
-    def reset_log(self) -> None:
-        httpx.post(f"{self.url}/__reset").raise_for_status()
+        return self.post_mutate(change)
 
 
 @pytest.fixture
