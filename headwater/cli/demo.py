@@ -36,8 +36,10 @@ def _ensure_tenant(app: App, slug: str) -> Tenant:
         t = s.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
         if t is None:
             return add_tenant(s, slug, f"Demo tenant {slug}")
-        for src in list_sources(s, t):  # the sandboxes listen on new ports each time
-            s.delete(src)
+        # The sandboxes listen on new ports each time: retire the previous demo's sources (kept,
+        # with their runs' history, but disabled) rather than delete them.
+        for src in list_sources(s, t):
+            src.enabled = False
         return t
 
 
