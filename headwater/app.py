@@ -49,5 +49,6 @@ def worker_config(app: App, *, max_in_flight: int | None = None) -> WorkerConfig
         secret_key=secret_key(app.settings),
         redis_url=app.settings.resolved_redis_url,
         max_in_flight=max_in_flight,
+        process_setup="headwater.logs:ensure_logging",
         retry=RetryPolicy(attempts=app.settings.http_retry_attempts, backoff_max_s=app.settings.http_backoff_max_s),
     )

@@ -7,17 +7,14 @@ like a token, as a last line of defence (secrets are SecretStr and never formatt
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-_CONTEXT: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("headwater_log_context", default={})  # noqa: B039
+from pipelines.logcontext import current_context, log_context
 
 SECRET_PATTERNS = [
     re.compile(r"(?i)(authorization:\s*)(bearer|basic|token)\s+\S+"),
@@ -38,22 +35,9 @@ def redact(text: str) -> str:
     return text
 
 
-@contextlib.contextmanager
-def log_context(**ids: Any) -> Iterator[None]:
-    token = _CONTEXT.set({**_CONTEXT.get(), **{k: v for k, v in ids.items() if v is not None}})
-    try:
-        yield
-    finally:
-        _CONTEXT.reset(token)
-
-
-def current_context() -> dict[str, Any]:
-    return dict(_CONTEXT.get())
-
-
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        for k, v in _CONTEXT.get().items():
+        for k, v in current_context().items():
             setattr(record, k, v)
         record.msg = redact(record.getMessage())
         record.args = None
@@ -125,3 +109,15 @@ def ensure_logging() -> None:
     except ValueError:  # a bad HEADWATER_* variable: the entry point reports it, keep defaults here
         return
     configure_logging(settings)
+
+
+__all__ = [
+    "ContextFilter",
+    "JsonFormatter",
+    "TextFormatter",
+    "configure_logging",
+    "current_context",
+    "ensure_logging",
+    "log_context",
+    "redact",
+]

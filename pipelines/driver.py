@@ -26,7 +26,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from connectors.runtime import SourceRuntime, discovery_plan, partitions_of, plan_tasks
-from headwater.logs import log_context
+from pipelines.logcontext import log_context
 from pipelines.runners import TaskRunner
 from pipelines.state import IllegalTransition, mark_stale_runs_crashed, set_run_state, set_task_state, transition_task
 from storage import Database

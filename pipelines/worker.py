@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import logging
 import os
 import socket
@@ -27,7 +28,7 @@ from connectors.http.ratelimit import InMemoryRateBudget, RateBudget, RedisRateB
 from connectors.runtime import SourceRuntime, open_http, partitions_of, run_task
 from connectors.store import TaskStore
 from connectors.streams import Partition
-from headwater.logs import ensure_logging, log_context
+from pipelines.logcontext import log_context
 from pipelines.state import transition_task
 from storage import Database
 from storage.models import TERMINAL_STATES, Source, State, TaskRun, Tenant
@@ -44,6 +45,9 @@ class WorkerConfig:
     secret_key: SecretStr
     redis_url: str | None = None
     max_in_flight: int | None = None  # per task; 1 forces one request at a time (serial baseline)
+    # "module:function" called once per worker process (the composition root's logging set-up):
+    # Dask worker processes run tasks without going through a CLI entry point.
+    process_setup: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -58,7 +62,9 @@ class WorkerResources:
 @functools.lru_cache(maxsize=8)
 def resources(cfg: WorkerConfig) -> WorkerResources:
     """Per-process resources for one configuration (connection pool, vault, rate budget)."""
-    ensure_logging()  # a Dask worker process logs like the rest (HEADWATER_LOG_FORMAT)
+    if cfg.process_setup:
+        module, _, func = cfg.process_setup.partition(":")
+        getattr(importlib.import_module(module), func)()
     budget: RateBudget | None = None if cfg.redis_url else InMemoryRateBudget()
     return WorkerResources(Database(cfg.database_url), Vault(cfg.secret_key), budget, cfg.redis_url)
 
