@@ -43,14 +43,15 @@ class FastClock:
         return InMemoryRateBudget(clock=self.clock, sleep=self.sleep)
 
 
-def live_counts(db: Database, source_id: int, entities: list[str]) -> dict[str, int]:
+def live_counts(db: Database, source_id: int, entities: list[str], *, live: bool = True) -> dict[str, int]:
+    """Distinct rows per entity kind of one source (tombstoned ones too when ``live=False``)."""
     out = {}
-    with db.session() as s:
+    with db.read() as s:
         for entity in entities:
             t = model_for(entity).__table__  # type: ignore[attr-defined]
-            q = select(func.count(func.distinct(t.c.external_id))).where(
-                t.c.source_id == source_id, t.c.deleted_at.is_(None)
-            )
+            q = select(func.count(func.distinct(t.c.external_id))).where(t.c.source_id == source_id)
+            if live:
+                q = q.where(t.c.deleted_at.is_(None))
             out[entity] = int(s.execute(q).scalar_one())
     return out
 
@@ -93,6 +94,11 @@ class ServedSandbox:
 
     def truth(self) -> dict[str, Any]:
         return httpx.get(f"{self.url}/__truth").json()  # type: ignore[no-any-return]
+
+    def loaded_exactly(self, db: Database, source_id: int) -> bool:
+        """Whether ``db`` holds exactly the rows a full refresh of this sandbox must load."""
+        truth: dict[str, int] = self.truth()["counts"]
+        return live_counts(db, source_id, list(truth)) == truth
 
     def post_mutate(self, body: Any) -> dict[str, Any]:
         r = httpx.post(f"{self.url}/__mutate", json=body)

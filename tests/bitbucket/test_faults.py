@@ -9,7 +9,7 @@ import pytest
 from connectors.errors import ErrorKind
 from connectors.runtime import SourceRuntime
 from storage import Database
-from tests.atlassian_support import Served, all_counts, fast_retries, quarantined, run, run_isolated
+from tests.atlassian_support import Served, fast_retries, quarantined, run, run_isolated
 from tests.ingest_support import FastClock
 
 Serve = Callable[..., Served]
@@ -22,8 +22,7 @@ def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def exact(served: Served, rt: SourceRuntime, db: Database) -> bool:
-    truth = served.truth()["counts"]
-    return all_counts(db, rt.source_id, list(truth)) == truth
+    return served.loaded_exactly(db, rt.source_id)
 
 
 def test_a_retired_app_password_asks_for_an_api_token(

@@ -28,8 +28,7 @@ def run(rt: SourceRuntime, db: Database) -> Any:
 
 
 def exact(served: Served, rt: SourceRuntime, db: Database) -> bool:
-    truth: dict[str, int] = served.truth()["counts"]
-    return live_counts(db, rt.source_id, list(truth)) == truth
+    return served.loaded_exactly(db, rt.source_id)
 
 
 @pytest.mark.parametrize(

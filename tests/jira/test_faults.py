@@ -21,8 +21,7 @@ def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def exact(served: Served, rt: SourceRuntime, db: Database) -> bool:
-    truth = served.truth()["counts"]
-    return all_counts(db, rt.source_id, list(truth)) == truth
+    return served.loaded_exactly(db, rt.source_id)
 
 
 def test_bad_credentials_are_a_config_error_with_a_readable_message(
