@@ -2,7 +2,9 @@
 
 What raises an alert:
 
-* a run that ended FAILED or CRASHED (:func:`run_finished_hook`, the drivers' ``on_finished``);
+* a run that ended FAILED or CRASHED (:func:`run_finished_hook`, the drivers' ``on_finished``,
+  and :func:`alert_run` for runs recovery marked CRASHED);
+* a run never started within the lease (``run_stuck``, :func:`alert_run` from the scheduler);
 * a source whose credentials the provider rejected (once per episode: again only after the
   source succeeded since);
 * a source that has not succeeded for ``HEADWATER_STALE_AFTER_HOURS``
@@ -49,9 +51,9 @@ def _clean(value: str | None, limit: int = 1000) -> str | None:
 
 
 # -- what to say --------------------------------------------------------------------------
-def run_alert(session: Session, run: Run) -> dict[str, Any] | None:
-    """The alert for a finished run, or None when it needs none."""
-    if run.state not in ("FAILED", "CRASHED"):
+def run_alert(session: Session, run: Run, kind: str = "run_failed") -> dict[str, Any] | None:
+    """The alert for a finished run, or None when it needs none (or was raised already)."""
+    if run.state not in ("FAILED", "CRASHED") or _alerted_since(session, f"{kind}:{run.id}", None):
         return None
     failed = list(
         session.execute(
@@ -63,8 +65,10 @@ def run_alert(session: Session, run: Run) -> dict[str, Any] | None:
     )
     slug = _slug(session, run.tenant_id)
     text = f":red_circle: Headwater run {run.id} for tenant {slug} {run.state.lower()}: {run.message or ''}"
+    if kind == "run_stuck":
+        text = f":hourglass: Headwater run {run.id} for tenant {slug} was never started: {run.message or ''}"
     return {
-        "kind": "run_failed",
+        "kind": kind,
         "text": _clean(text, TEXT_LIMIT),
         "tenant": slug,
         "run_id": run.id,
@@ -257,15 +261,24 @@ def _record(app: App, tenant_id: int | None, payloads: list[dict[str, Any]]) -> 
     return [enqueue(app.db, tenant_id, p, p.pop("dedupe_key", None) or f"{p['kind']}:{p['run_id']}") for p in payloads]
 
 
-def alerts_for_run(app: App, run_id: int) -> list[int]:
-    """Outbox ids of the alerts a finished run raises."""
+def alerts_for_run(app: App, run_id: int, kind: str = "run_failed") -> list[int]:
+    """Outbox ids of the alerts a finished run raises (each run alert once)."""
     with app.db.session() as s:
         run = s.get(Run, run_id)
         if run is None:
             return []
-        payloads = [p for p in [run_alert(s, run), *credential_alerts(s, run)] if p]
+        payloads = [p for p in [run_alert(s, run, kind), *credential_alerts(s, run)] if p]
         tenant_id = run.tenant_id
     return _record(app, tenant_id, payloads)
+
+
+def alert_run(app: App, run_id: int, *, kind: str = "run_failed") -> list[int]:
+    """Raise and deliver the alerts of a run that ended without its driver's hook: CRASHED by
+    recovery, or FAILED past its lease (``kind="run_stuck"``)."""
+    ids = alerts_for_run(app, run_id, kind)
+    for i in ids:
+        deliver(app, i)
+    return ids
 
 
 def check_stale_sources(app: App, *, now: datetime | None = None, deliver_now: bool = True) -> list[int]:

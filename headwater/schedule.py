@@ -4,14 +4,18 @@ Each tick:
   * every tenant with ``refresh_interval_minutes`` whose last run was created longer ago than
     its interval gets a run (trigger ``schedule``). Coalescing makes two
     schedulers, or a schedule racing a click, harmless: they join the waiting run;
-  * runs whose driver died and that nobody resumed are marked CRASHED (retryable). With a
-    broker the grace period covers the re-delivery of the dead worker's message first;
+  * runs whose driver died and that nobody resumed are marked CRASHED (retryable) and alerted
+    about. With a broker the grace period covers the re-delivery of the dead worker's message
+    first; a run whose planned tasks had all completed is closed COMPLETED instead;
   * with a broker, runs left SCHEDULED but never put on the queue are queued;
+  * runs waiting past ``HEADWATER_RUN_LEASE_S`` with nothing keeping them waiting are FAILED
+    (a ``run_stuck`` alert), so no tenant is blocked behind a run nobody will execute;
   * undelivered alerts are re-sent (:func:`headwater.alerts.deliver_pending`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -22,12 +26,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from headwater.alerts import check_stale_sources, deliver_pending
+from headwater.alerts import alert_run, check_stale_sources, deliver_pending
 from headwater.app import App
-from headwater.dispatch import dispatch_run
-from pipelines import recover_crashed_runs, request_run
+from headwater.dispatch import DispatchError, RunService
+from pipelines import recover_crashed_runs
 from pipelines.driver import STALE_AFTER
-from pipelines.state import mark_stale_runs_crashed
+from pipelines.state import expire_queued_runs, mark_stale_runs_crashed
 from storage.models import Run, State, Tenant, Trigger, utcnow
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,7 @@ class Tick:
     coalesced: list[int] = field(default_factory=list)
     crashed: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
+    expired: list[int] = field(default_factory=list)
     alerts_delivered: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -68,52 +73,66 @@ def due_tenants(app: App, now: datetime | None = None) -> list[Tenant]:
         return out
 
 
-def schedule_due(app: App, tick: Tick, now: datetime | None = None) -> None:
+def schedule_due(app: App, tick: Tick, service: RunService, now: datetime | None = None) -> None:
     for tenant in due_tenants(app, now):
-        run, coalesced = request_run(app.db, tenant, trigger=Trigger.SCHEDULE, requested_by="scheduler")
-        if coalesced:
-            tick.coalesced.append(run.id)
+        try:
+            accepted = service.request(tenant, trigger=Trigger.SCHEDULE, requested_by="scheduler")
+        except DispatchError as exc:
+            log.warning("scheduled refresh of %s: %s", tenant.slug, exc)
             continue
-        tick.scheduled.append(run.id)
-        dispatch_run(app, run.id, detach=True)
+        (tick.coalesced if accepted.coalesced else tick.scheduled).append(accepted.run_id)
 
 
-def requeue_unqueued(app: App, tick: Tick) -> None:
-    """With a broker: SCHEDULED runs that never got a queue message (created while the broker
-    was down, or by a process that died before queueing) are queued now."""
+def requeue_unqueued(app: App, tick: Tick, service: RunService) -> None:
+    """With a broker: SCHEDULED runs that never got a queue message (created by a process that
+    died before queueing) are queued now."""
     if not app.settings.broker_url:
         return
     cutoff = utcnow() - UNQUEUED_AFTER
     with app.db.session() as s:
-        ids = list(
-            s.execute(
-                select(Run.id).where(
-                    Run.state == State.SCHEDULED, Run.celery_task_id.is_(None), Run.created_at < cutoff
-                )
-            ).scalars()
-        )
-    for run_id in ids:
-        dispatch_run(app, run_id, detach=True)
-        tick.requeued.append(run_id)
+        rows = s.execute(
+            select(Run.id, Run.trigger, Run.priority).where(
+                Run.state == State.SCHEDULED, Run.celery_task_id.is_(None), Run.created_at < cutoff
+            )
+        ).all()
+    for run_id, trigger, priority in rows:
+        with contextlib.suppress(DispatchError):  # the run is FAILED with the reason
+            service.dispatch(run_id, trigger, priority)
+            tick.requeued.append(run_id)
+
+
+def expire_leases(app: App, tick: Tick) -> None:
+    """Runs waiting past the lease with nothing keeping them waiting are FAILED (their tenant is
+    no longer blocked behind them) and raise a ``run_stuck`` alert."""
+    with app.db.session() as s:
+        tick.expired.extend(expire_queued_runs(s, lease=timedelta(seconds=app.settings.run_lease_s)))
+    for run_id in tick.expired:
+        alert_run(app, run_id, kind="run_stuck")
 
 
 def recover(app: App, tick: Tick) -> None:
-    """Runs whose driver is gone become CRASHED. With a broker, only after the dead worker's
-    message had its chance to be re-delivered and resumed (visibility timeout + staleness)."""
+    """Runs whose driver is gone become CRASHED (and raise an alert). With a broker, only after
+    the dead worker's message had its chance to be re-delivered and resumed (visibility timeout +
+    staleness)."""
     if not app.settings.broker_url:
-        tick.crashed.extend(recover_crashed_runs(app.db))
-        return
-    grace = STALE_AFTER + timedelta(seconds=app.settings.broker_visibility_timeout)
-    with app.db.session() as s:
-        tick.crashed.extend(mark_stale_runs_crashed(s, older_than=grace))
+        crashed = recover_crashed_runs(app.db)
+    else:
+        grace = STALE_AFTER + timedelta(seconds=app.settings.broker_visibility_timeout)
+        with app.db.session() as s:
+            crashed = mark_stale_runs_crashed(s, older_than=grace)
+    tick.crashed.extend(crashed)
+    for run_id in crashed:
+        alert_run(app, run_id)
 
 
 def tick_once(app: App, now: datetime | None = None) -> Tick:
     tick = Tick()
+    service = RunService(app)
     steps: list[tuple[str, Any]] = [
-        ("schedule", lambda: schedule_due(app, tick, now)),
+        ("schedule", lambda: schedule_due(app, tick, service, now)),
         ("recover", lambda: recover(app, tick)),
-        ("requeue", lambda: requeue_unqueued(app, tick)),
+        ("requeue", lambda: requeue_unqueued(app, tick, service)),
+        ("lease", lambda: expire_leases(app, tick)),
         ("stale", lambda: check_stale_sources(app)),
         ("alerts", lambda: setattr(tick, "alerts_delivered", deliver_pending(app))),
     ]

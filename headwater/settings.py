@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     # Seconds before Redis re-delivers a message whose worker died without acking it; keep it
     # above the usual run length (a longer run is re-delivered and recognized as driven).
     broker_visibility_timeout: int = 900
+    # A run still SCHEDULED/PENDING this long after it could have started (nothing of its scope
+    # running) is failed with the reason: nobody took it (no worker, broker or server down).
+    run_lease_s: float = 300.0
+    # A run's tasks are failed when the Dask scheduler has had no worker for this long.
+    dask_no_workers_timeout_s: float = 60.0
     # Runs driven at once by the API server itself when no broker is configured.
     inprocess_runs: int = 4
     redis_url: str | None = None

@@ -22,13 +22,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from connectors.runtime import SourceRuntime, discovery_plan, partitions_of, plan_tasks
 from pipelines.logcontext import log_context
 from pipelines.runners import TaskRunner
-from pipelines.state import IllegalTransition, mark_stale_runs_crashed, set_run_state, set_task_state, transition_task
+from pipelines.state import (
+    RETRYABLE,
+    IllegalTransition,
+    finish_unfinished_tasks,
+    mark_stale_runs_crashed,
+    set_run_state,
+    set_task_state,
+    transition_task,
+)
 from storage import Database
 from storage.models import TERMINAL_STATES, Run, Source, State, TaskRun, TaskRunState, Tenant, utcnow
 from tenancy import Vault, runtime_for
@@ -37,7 +45,6 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 2.0
 STALE_AFTER = timedelta(seconds=90)
-RETRYABLE = (State.FAILED, State.CRASHED, State.CANCELLED)
 
 
 def driver_id() -> str:
@@ -136,7 +143,8 @@ class Driver:
             return s.execute(select(Tenant.slug).join(Run, Run.tenant_id == Tenant.id).where(Run.id == run_id)).scalar()
 
     def _execute(self, run_id: int) -> str:
-        recover_crashed_runs(self.db, exclude=run_id)
+        for crashed in recover_crashed_runs(self.db, exclude=run_id):
+            self._finished(crashed)
         resumed = False
         with self.db.session() as s:
             # The row lock serializes two deliveries of the same run (PostgreSQL; SQLite
@@ -330,23 +338,23 @@ class Driver:
     # -- execution -----------------------------------------------------------------------
     def _loop(self, graph: _Graph, run_id: int, full: bool) -> None:
         last_beat = 0.0
+        planned = False
         while True:
             self._submit_ready(graph, full)
+            if not planned and all(State(graph.state[k]) in TERMINAL_STATES for k in graph.discovery):
+                # Every discovery expanded: the graph is whole. Recovery trusts this number when
+                # it finds the run without a driver (all of these completed: the run completed).
+                planned = True
+                self._set_run(run_id, tasks_total=len(graph.tasks))
             if not self.runner.busy and all(k in graph.submitted for k in graph.tasks):
                 break
             for task_id, summary in self.runner.wait(timeout=HEARTBEAT_S):
                 key = graph.key_of[task_id]
                 state = str(summary.get("state"))
-                if state == "CRASHED":
+                if "error" in summary:  # lost on Dask (worker died, no workers): record why
                     with self.db.session() as s:
-                        task = s.get(TaskRun, task_id)
-                        assert task is not None
-                        set_task_state(
-                            s,
-                            task,
-                            State.CRASHED,
-                            f"the worker running this task died: {summary.get('error')}",
-                            error_kind="CRASH",
+                        transition_task(
+                            s, task_id, State(state), str(summary["error"])[:4000], error_kind=summary.get("error_kind")
                         )
                 graph.state[key] = state
                 if key in graph.discovery and state == State.COMPLETED:
@@ -356,10 +364,26 @@ class Driver:
             now = time.monotonic()
             if now - last_beat > HEARTBEAT_S:
                 last_beat = now
-                with self.db.session() as s:
-                    run = s.get(Run, run_id)
-                    if run is not None:
-                        run.heartbeat_at = utcnow()
+                if self._beat(run_id) == State.CANCELLED:
+                    # Cancelled (CLI, API, dashboard, Ctrl-C): stop submitting, drop what is
+                    # queued on Dask; running tasks stop at their next request on their own.
+                    log.info("run %s was cancelled; stopping its tasks", run_id)
+                    self.runner.cancel()
+                    return
+
+    def _beat(self, run_id: int) -> str:
+        """Write the heartbeat; returns the run's state (someone may have cancelled it)."""
+        with self.db.session() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                return State.CANCELLED
+            if State(run.state) not in TERMINAL_STATES:
+                run.heartbeat_at = utcnow()
+            return run.state
+
+    def _set_run(self, run_id: int, **values: Any) -> None:
+        with self.db.session() as s:
+            s.execute(update(Run).where(Run.id == run_id).values(**values))
 
     def _submit_ready(self, graph: _Graph, full: bool) -> None:
         """Cancel tasks whose upstream failed, submit those whose upstream completed (one transaction)."""
@@ -401,10 +425,14 @@ class Driver:
         with self.db.session() as s:
             run = s.get(Run, run_id)
             assert run is not None
+            cancelled = run.state == State.CANCELLED
+            if cancelled:
+                finish_unfinished_tasks(s, run_id, State.CANCELLED, run.message or "the run was cancelled")
+            else:
+                finish_unfinished_tasks(
+                    s, run_id, State.CRASHED, "the run ended before this task finished", error_kind="CRASH"
+                )
             tasks = list(s.execute(select(TaskRun).where(TaskRun.run_id == run_id)).scalars())
-            for t in tasks:
-                if State(t.state) not in TERMINAL_STATES:
-                    set_task_state(s, t, State.CRASHED, "the run ended before this task finished", error_kind="CRASH")
             failed = [t for t in tasks if t.state != State.COMPLETED]
             run.tasks_total = len(tasks)
             run.tasks_failed = len(failed)
@@ -414,8 +442,11 @@ class Driver:
                 src = s.get(Source, sid)
                 if src is not None:
                     src.last_success_at = utcnow()
-            if error is None and not failed:
-                state, message = State.COMPLETED, f"{len(tasks)} tasks completed"
+            if cancelled:
+                state = State.CANCELLED
+            elif error is None and not failed:
+                set_run_state(s, run, State.COMPLETED, f"{len(tasks)} tasks completed")
+                state = State(run.state)
             else:
                 kinds = Counter(t.error_kind or t.state for t in failed)
                 first = next((t for t in failed if t.state == State.FAILED), failed[0] if failed else None)
@@ -425,14 +456,17 @@ class Driver:
                     message += f"; first: {first.stream} {first.partition or ''}: {first.message or first.state}"
                 if error:
                     message = f"{error}; {message}"
-                state = State.FAILED
-            set_run_state(s, run, state, message[:4000])
+                set_run_state(s, run, State.FAILED, message[:4000])
+                state = State(run.state)
+        self._finished(run_id)
+        return state
+
+    def _finished(self, run_id: int) -> None:
         if self.on_finished:
             try:
                 self.on_finished(run_id)
             except Exception:
                 log.exception("run %s: on_finished hook failed", run_id)
-        return state
 
 
 __all__ = ["Driver", "IllegalTransition", "recover_crashed_runs"]

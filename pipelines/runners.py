@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections import deque
 from typing import Any, Protocol
@@ -21,6 +22,10 @@ class TaskRunner(Protocol):
 
     @property
     def busy(self) -> bool: ...
+
+    def cancel(self) -> None:
+        """Drop every submitted task not yet finished (the run was cancelled)."""
+        ...
 
 
 class SerialRunner:
@@ -43,14 +48,24 @@ class SerialRunner:
     def busy(self) -> bool:
         return bool(self._queue)
 
+    def cancel(self) -> None:
+        self._queue.clear()
+
 
 class DaskRunner:
-    """Tasks as Dask futures; workers load their own batches, only small summaries come back."""
+    """Tasks as Dask futures; workers load their own batches, only small summaries come back.
 
-    def __init__(self, client: Any, cfg: WorkerConfig) -> None:
+    A run that cannot make progress does not wait forever: when the scheduler has had no
+    worker for ``no_workers_timeout_s`` while tasks wait (workers died, or none was started),
+    every outstanding task comes back FAILED (error kind INFRA) saying so, and the run ends."""
+
+    def __init__(self, client: Any, cfg: WorkerConfig, *, no_workers_timeout_s: float = 60.0) -> None:
         self.client = client
         self.cfg = cfg
+        self.no_workers_timeout_s = no_workers_timeout_s
         self._futures: dict[Any, int] = {}
+        self._checked = 0.0
+        self._no_workers_since: float | None = None
 
     def submit(self, task_id: int, *, full: bool, priority: int) -> None:
         fut = self.client.submit(
@@ -69,6 +84,9 @@ class DaskRunner:
 
         if not self._futures:
             return []
+        stalled = self._stalled()
+        if stalled is not None:
+            return self._abandon(stalled)
         try:
             done, _ = wait(list(self._futures), timeout=timeout, return_when="FIRST_COMPLETED")
         except TimeoutError:  # nothing finished yet: the driver beats its heartbeat and waits again
@@ -79,13 +97,61 @@ class DaskRunner:
             if fut.status == "error":
                 exc = fut.exception()
                 log.warning("task %s lost on Dask: %r", task_id, exc)
-                out.append((task_id, {"state": "CRASHED", "error": f"{type(exc).__name__}: {exc}"}))
-            elif fut.status == "cancelled":
-                out.append((task_id, {"state": "CRASHED", "error": "the Dask future was cancelled"}))
+                why = (
+                    f"Dask could not run this task (its worker died or could not load it): {type(exc).__name__}: {exc}"
+                )
+                out.append((task_id, {"state": "CRASHED", "error": why, "error_kind": "CRASH"}))
+            elif fut.status in ("cancelled", "lost"):
+                why = f"the Dask future was {fut.status} (scheduler restarted or the task was released)"
+                out.append((task_id, {"state": "CRASHED", "error": why, "error_kind": "CRASH"}))
             else:
                 out.append((task_id, fut.result()))
+        return out
+
+    def _address(self) -> str:
+        try:
+            return str(self.client.scheduler.address)
+        except Exception:
+            return "the Dask scheduler"
+
+    def _stalled(self) -> str | None:
+        """Why nothing can progress (no worker for too long), checked at most once a second."""
+        now = time.monotonic()
+        if now - self._checked < 1.0:
+            return None
+        self._checked = now
+        try:
+            workers = len(self.client.scheduler_info(n_workers=1).get("workers", {}))
+        except Exception:  # scheduler unreachable: as good as no workers
+            workers = 0
+        if workers:
+            self._no_workers_since = None
+            return None
+        if self._no_workers_since is None:
+            self._no_workers_since = now
+            log.warning(
+                "no Dask workers at %s; waiting up to %.0f s for one", self._address(), self.no_workers_timeout_s
+            )
+        if now - self._no_workers_since < self.no_workers_timeout_s:
+            return None
+        return (
+            f"no Dask workers at {self._address()} for {self.no_workers_timeout_s:.0f} s: start workers "
+            f"(`dask worker {self._address()}`) or fix HEADWATER_DASK_ADDRESS, then retry the run"
+        )
+
+    def _abandon(self, why: str) -> list[tuple[int, dict[str, Any]]]:
+        out = [(tid, {"state": "FAILED", "error": why, "error_kind": "INFRA"}) for tid in self._futures.values()]
+        self.cancel()
         return out
 
     @property
     def busy(self) -> bool:
         return bool(self._futures)
+
+    def cancel(self) -> None:
+        futures = list(self._futures)
+        self._futures.clear()
+        try:
+            self.client.cancel(futures)
+        except Exception:  # the scheduler is gone: nothing left to cancel there
+            log.debug("cancelling Dask futures failed", exc_info=True)

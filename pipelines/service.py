@@ -4,27 +4,40 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pipelines.cluster import close, connect
 from pipelines.driver import Driver
 from pipelines.runners import DaskRunner, SerialRunner, TaskRunner
-from pipelines.state import create_run
+from pipelines.state import QUEUED, RETRYABLE, IllegalTransition, cancel_run, create_run
 from pipelines.worker import WorkerConfig
 from storage import Database
-from storage.models import Run, Tenant, Trigger
-from tenancy import TenancyError, Vault, get_source
+from storage.models import TERMINAL_STATES, Run, State, TaskRun, Tenant, Trigger
+from tenancy import Vault, get_source
 
 
 @contextlib.contextmanager
-def dask_runner(cfg: WorkerConfig, address: str | None, *, workers: int = 2, threads: int = 16) -> Iterator[TaskRunner]:
+def dask_runner(
+    cfg: WorkerConfig,
+    address: str | None,
+    *,
+    workers: int = 2,
+    threads: int = 16,
+    no_workers_timeout_s: float = 60.0,
+) -> Iterator[TaskRunner]:
     client = connect(address, workers=workers, threads=threads)
     try:
-        yield DaskRunner(client, cfg)
+        yield DaskRunner(client, cfg, no_workers_timeout_s=no_workers_timeout_s)
     finally:
         close(client)
+
+
+class RunRefused(RuntimeError):
+    """A run operation that cannot be done as asked (cancel a finished run, retry nothing); the
+    message says why and what to do instead."""
 
 
 def request_run(
@@ -36,10 +49,20 @@ def request_run(
     full: bool = False,
     requested_by: str | None = None,
 ) -> tuple[Run, bool]:
+    """A new SCHEDULED run, or the run already waiting for the same scope (``coalesced``).
+
+    The one way every entry point (CLI, API, scheduler, onboarding) asks for a run: a full
+    refresh joining a waiting incremental run makes it full."""
     with db.session() as s:
         if source_id is not None:
             get_source(s, tenant, source_id)
-        return create_run(s, tenant, trigger=trigger, source_id=source_id, full=full, requested_by=requested_by)
+        run, coalesced = create_run(
+            s, tenant, trigger=trigger, source_id=source_id, full=full, requested_by=requested_by
+        )
+        if coalesced and full and not run.full and State(run.state) in QUEUED:
+            run.full = True
+            s.flush()
+        return run, coalesced
 
 
 def request_retry(db: Database, run_id: int, requested_by: str | None = None) -> Run:
@@ -47,9 +70,18 @@ def request_retry(db: Database, run_id: int, requested_by: str | None = None) ->
     with db.session() as s:
         old = s.get(Run, run_id)
         if old is None:
-            raise TenancyError(f"run {run_id} does not exist")
-        if old.state not in ("FAILED", "CRASHED", "CANCELLED"):
-            raise TenancyError(f"run {run_id} is {old.state}: only a failed or crashed run can be retried")
+            raise LookupError(f"run {run_id} does not exist")
+        if State(old.state) not in RETRYABLE:
+            raise RunRefused(f"run {run_id} is {old.state}: only a failed, crashed or cancelled run can be retried")
+        redo = s.execute(
+            select(func.count())
+            .select_from(TaskRun)
+            .where(TaskRun.run_id == run_id, TaskRun.state.in_([str(x) for x in RETRYABLE]))
+        ).scalar_one()
+        if not redo:
+            raise RunRefused(
+                f"run {run_id} has no failed, crashed or cancelled task to retry; start a new refresh instead"
+            )
         tenant = s.get(Tenant, old.tenant_id)
         assert tenant is not None
         run, _ = create_run(
@@ -64,6 +96,46 @@ def request_retry(db: Database, run_id: int, requested_by: str | None = None) ->
         return run
 
 
+def cancel(db: Database, run_id: int, *, by: str, reason: str | None = None) -> Run:
+    """Cancel a waiting or running run (:func:`pipelines.state.cancel_run`); refused when finished."""
+    with db.session() as s:
+        run = s.get(Run, run_id, with_for_update=True)
+        if run is None:
+            raise LookupError(f"run {run_id} does not exist")
+        if not cancel_run(s, run, by=by, reason=reason):
+            raise RunRefused(f"run {run_id} is already {run.state}: only a waiting or running run can be cancelled")
+        s.expunge(run)
+        return run
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What came of one attempt to execute a run: its terminal ``state``, or ``retry_in`` seconds
+    (its scope is busy, or another live driver drives it). Every queue (Celery, the API's
+    in-process pool, the CLI inline) decides "try again later" by this one rule."""
+
+    state: str | None = None
+    retry_in: float | None = None
+    why: str = ""
+    elsewhere: bool = False  # another live driver drives it (rather than: its scope is busy)
+
+
+BUSY_RETRY_S = 2.0  # the scope's previous run is still running
+ELSEWHERE_RETRY_S = 30.0  # another live driver drives this run: look again later
+
+
+def attempt(execute: Callable[[int], str], run_id: int) -> Attempt:
+    try:
+        state = execute(run_id)
+    except IllegalTransition as exc:
+        return Attempt(retry_in=BUSY_RETRY_S, why=str(exc))
+    except LookupError as exc:
+        return Attempt(state="MISSING", why=str(exc))
+    if State(state) not in TERMINAL_STATES:
+        return Attempt(retry_in=ELSEWHERE_RETRY_S, why="another live driver is driving it", elsewhere=True)
+    return Attempt(state=state)
+
+
 def execute_run(
     db: Database,
     vault: Vault,
@@ -75,6 +147,7 @@ def execute_run(
     serial: bool = False,
     workers: int = 2,
     threads: int = 16,
+    no_workers_timeout_s: float = 60.0,
     on_finished: Callable[[int], None] | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> str:
@@ -83,7 +156,9 @@ def execute_run(
         return Driver(db, vault, runner, on_finished=on_finished, on_progress=on_progress).execute(run_id)
     if serial:
         return Driver(db, vault, SerialRunner(cfg), on_finished=on_finished, on_progress=on_progress).execute(run_id)
-    with dask_runner(cfg, dask_address, workers=workers, threads=threads) as r:
+    with dask_runner(
+        cfg, dask_address, workers=workers, threads=threads, no_workers_timeout_s=no_workers_timeout_s
+    ) as r:
         return Driver(db, vault, r, on_finished=on_finished, on_progress=on_progress).execute(run_id)
 
 

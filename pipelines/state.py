@@ -7,7 +7,7 @@ unique keys on ``run`` (see :class:`storage.models.Run`).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -29,6 +29,7 @@ from storage.models import (
 
 QUEUED = frozenset({State.SCHEDULED, State.PENDING})
 RUNNING = frozenset({State.RUNNING, State.RETRYING})
+RETRYABLE = frozenset({State.FAILED, State.CRASHED, State.CANCELLED})
 
 
 class IllegalTransition(RuntimeError):
@@ -161,14 +162,18 @@ def active_runs(session: Session) -> list[Run]:
 
 def mark_stale_runs_crashed(session: Session, *, older_than: timedelta, driver_alive: Any = None) -> list[int]:
     """Runs RUNNING without a heartbeat for ``older_than`` (their driver died) become CRASHED,
-    with their unfinished tasks. ``driver_alive(run) -> bool`` may veto (same-host pid check)."""
+    with their unfinished tasks. ``driver_alive(run) -> bool`` may veto (same-host pid check).
+
+    States tell the truth: a run whose whole graph was planned and whose tasks all completed
+    ends COMPLETED, whatever happened to its driver afterwards (it died before closing the run).
+    Returns the ids of the runs marked CRASHED (the ones to alert about)."""
     cutoff = utcnow() - older_than
     crashed: list[int] = []
     for run in session.execute(select(Run).where(Run.state.in_([str(s) for s in RUNNING]))).scalars():
-        beat = run.heartbeat_at or run.started_at or run.created_at
-        if beat > cutoff and not (driver_alive is not None and not driver_alive(run)):
+        beat = _aware(run.heartbeat_at or run.started_at or run.created_at)
+        if driver_alive(run) if driver_alive is not None else beat > cutoff:
             continue
-        if driver_alive is not None and driver_alive(run):
+        if close_if_all_completed(session, run):
             continue
         crash_unfinished_tasks(session, run.id, "the run's driver stopped (process died or was killed)")
         set_run_state(session, run, State.CRASHED, "the run's driver stopped without finishing; retry it")
@@ -176,10 +181,87 @@ def mark_stale_runs_crashed(session: Session, *, older_than: timedelta, driver_a
     return crashed
 
 
+def close_if_all_completed(session: Session, run: Run) -> bool:
+    """A run whose planned graph (``tasks_total``, written by the driver once every discovery
+    expanded) completed entirely is COMPLETED. False when anything is unfinished or unplanned."""
+    states = list(session.execute(select(TaskRun.state).where(TaskRun.run_id == run.id)).scalars())
+    if not run.tasks_total or len(states) != run.tasks_total or any(s != State.COMPLETED for s in states):
+        return False
+    run.tasks_failed = 0
+    run.records_loaded = session.execute(
+        select(func.coalesce(func.sum(TaskRun.records_loaded), 0)).where(TaskRun.run_id == run.id)
+    ).scalar_one()
+    return set_run_state(
+        session, run, State.COMPLETED, f"{len(states)} tasks completed (closed after its driver stopped)"
+    )
+
+
 def crash_unfinished_tasks(session: Session, run_id: int, message: str) -> int:
-    n = 0
-    for task in session.execute(select(TaskRun).where(TaskRun.run_id == run_id)).scalars():
-        if State(task.state) not in TERMINAL_STATES:
-            set_task_state(session, task, State.CRASHED, message, error_kind="CRASH")
-            n += 1
-    return n
+    return finish_unfinished_tasks(session, run_id, State.CRASHED, message, error_kind="CRASH")
+
+
+def finish_unfinished_tasks(session: Session, run_id: int, state: State, message: str, **fields: Any) -> int:
+    """Every task of the run not yet terminal moves to ``state`` (a terminal one)."""
+    ids = session.execute(
+        select(TaskRun.id).where(TaskRun.run_id == run_id, TaskRun.state.not_in([str(s) for s in TERMINAL_STATES]))
+    ).scalars()
+    return sum(transition_task(session, tid, state, message, **fields) for tid in list(ids))
+
+
+def cancel_run(session: Session, run: Run, *, by: str, reason: str | None = None) -> bool:
+    """Cancel a waiting or running run: its unfinished tasks end CANCELLED at once, then the run.
+
+    Cooperative: a driver notices at its next heartbeat and cancels its Dask futures; a task
+    already running on a worker stops at its next request or page. Committed batches and
+    cursors stay, so the next refresh resumes where this one stopped. False when the run was
+    already finished."""
+    if State(run.state) in TERMINAL_STATES:
+        return False
+    why = f"cancelled by {by}" + (f": {reason}" if reason else "")
+    finish_unfinished_tasks(session, run.id, State.CANCELLED, why)
+    return set_run_state(session, run, State.CANCELLED, why[:4000])
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+def waiting_since(session: Session, run: Run) -> datetime:
+    """Since when a queued run could have started: its creation, or the end of the last run of
+    its scope that kept it waiting (a follow-up click waits for the running run legitimately)."""
+    ended = session.execute(
+        select(func.max(Run.ended_at)).where(
+            Run.tenant_id == run.tenant_id,
+            Run.source_id.is_(None) if run.source_id is None else Run.source_id == run.source_id,
+            Run.id < run.id,
+        )
+    ).scalar()
+    since = _aware(run.created_at)
+    return max(since, _aware(ended)) if ended is not None else since
+
+
+def expire_queued_runs(session: Session, *, lease: timedelta, run_id: int | None = None) -> list[int]:
+    """Runs SCHEDULED/PENDING for longer than ``lease`` although nothing kept them waiting (their
+    scope is not running) are FAILED with the reason, which releases their coalescing key: no
+    tenant stays blocked behind a run nobody will execute. Returns their ids."""
+    now = utcnow()
+    q = select(Run).where(Run.state.in_([str(s) for s in QUEUED]))
+    if run_id is not None:
+        q = q.where(Run.id == run_id)
+    running = set(session.execute(select(Run.running_key).where(Run.running_key.is_not(None))).scalars())
+    expired: list[int] = []
+    for run in list(session.execute(q).scalars()):
+        if scope_key(run.tenant_id, run.source_id) in running:
+            continue
+        waited = now - waiting_since(session, run)
+        if waited <= lease:
+            continue
+        set_run_state(
+            session,
+            run,
+            State.FAILED,
+            f"not started within {lease.total_seconds():.0f} s of being queued: no worker took it "
+            "(is `headwater worker` running and the broker reachable? is the API server up?); refresh again",
+        )
+        expired.append(run.id)
+    return expired

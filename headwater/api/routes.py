@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, Security
@@ -17,8 +17,8 @@ from fastapi.security import HTTPBearer
 from sqlalchemy.orm import Session
 
 from headwater.api.auth import Principal, require
-from headwater.api.dispatcher import Dispatcher, make_dispatcher
 from headwater.api.schemas import (
+    CancelRequest,
     Problem,
     RefreshRequest,
     RunAccepted,
@@ -30,9 +30,10 @@ from headwater.api.schemas import (
 )
 from headwater.api.validation import SafeRoute
 from headwater.app import App
-from pipelines import list_runs, request_retry, request_run, run_document, set_run_state
-from pipelines.state import QUEUED, create_run
-from storage.models import Run, State, Tenant, Trigger
+from headwater.dispatch import Accepted, Dispatcher, DispatchError, RunService, make_dispatcher
+from pipelines import list_runs, run_document
+from pipelines.service import RunRefused
+from storage.models import Run, Tenant, Trigger
 from tenancy import TenancyError, add_source, add_tenant, get_source, list_sources, list_tenants, source_view
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def requester(who: Principal) -> str:
 
 
 def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
-    runs = dispatcher or make_dispatcher(hw)
+    runs = dispatcher or make_dispatcher(hw, in_process=True)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -91,20 +92,24 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
     def principal(request: Request) -> Principal:
         return require(hw, request)
 
-    def hand_over(run: Run, coalesced: bool) -> RunAccepted:
-        accepted = RunAccepted(run_id=run.id, state=run.state, coalesced=coalesced, trigger=run.trigger)
-        if coalesced:
-            return accepted
+    service = RunService(hw, runs)
+
+    def accepted(call: Callable[[], Accepted]) -> RunAccepted:
+        """A refresh, retry or backfill handed over: 503 when the queue refused it (the run is
+        FAILED with what is down, so the next click creates a fresh one)."""
         try:
-            accepted.dispatched = runs.dispatch(run.id, trigger=run.trigger, priority=run.priority)
-        except Exception as exc:
-            log.exception("run %s could not be queued", run.id)
-            with hw.db.session() as s:
-                row = s.get(Run, run.id)
-                if row is not None and State(row.state) in QUEUED:
-                    set_run_state(s, row, State.CANCELLED, f"could not be queued: {type(exc).__name__}")
-            raise HTTPException(status_code=503, detail="the run queue is unavailable; try again shortly") from exc
-        return accepted
+            a = call()
+        except DispatchError as exc:
+            raise HTTPException(status_code=503, detail=f"the run queue is unavailable: {exc}") from exc
+        except RunRefused as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        return RunAccepted(**a.as_dict())
+
+    def visible_run(run_id: int, who: Principal) -> None:
+        with hw.db.read() as s:
+            run = s.get(Run, run_id)
+            if run is None or not who.can_see(run.tenant_id):
+                raise not_found(f"run {run_id}")
 
     # -- tenants ------------------------------------------------------------------------
     @router.get("/tenants", response_model=list[TenantOut], tags=["tenants"])
@@ -145,12 +150,9 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
                     get_source(s, tenant, req.source_id)
                 except TenancyError:
                     raise not_found(f"source {req.source_id} of tenant '{slug}'") from None
-            run, coalesced = create_run(
-                s, tenant, trigger=Trigger.REFRESH, source_id=req.source_id, full=req.full, requested_by=requester(who)
-            )
-            if coalesced and req.full and not run.full and State(run.state) in QUEUED:
-                run.full = True  # a full refresh joining a waiting incremental one makes it full
-        return hand_over(run, coalesced)
+        return accepted(
+            lambda: service.request(tenant, source_id=req.source_id, full=req.full, requested_by=requester(who))
+        )
 
     @router.get("/tenants/{slug}/runs", tags=["runs"])
     def get_runs(
@@ -173,16 +175,25 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
 
     @router.post("/runs/{run_id}/retry", status_code=202, response_model=RunAccepted, tags=["runs"])
     def retry(run_id: int, who: Principal = Depends(principal)) -> RunAccepted:
-        """Re-run only the failed tasks of a failed or crashed run (and their dependents)."""
-        with hw.db.read() as s:
-            run = s.get(Run, run_id)
-            if run is None or not who.can_see(run.tenant_id):
-                raise not_found(f"run {run_id}")
+        """Re-run only the failed tasks of a failed, crashed or cancelled run (and their dependents)."""
+        visible_run(run_id, who)
+        return accepted(lambda: service.retry(run_id, requested_by=requester(who)))
+
+    @router.post("/runs/{run_id}/cancel", tags=["runs"])
+    def cancel(
+        run_id: int, body: CancelRequest | None = Body(None), who: Principal = Depends(principal)
+    ) -> dict[str, Any]:
+        """Cancel a waiting or running run: waiting tasks end CANCELLED at once, running ones at
+        their next request; committed batches stay. 409 when the run has already finished."""
+        visible_run(run_id, who)
         try:
-            new = request_retry(hw.db, run_id, requested_by=requester(who))
-        except TenancyError as exc:
+            service.cancel(run_id, by=requester(who), reason=(body or CancelRequest()).reason)
+        except RunRefused as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
-        return hand_over(new, False)
+        with hw.db.read() as s:
+            doc = run_document(s, run_id)
+        assert doc is not None
+        return doc
 
     # -- sources ------------------------------------------------------------------------
     @router.get("/tenants/{slug}/sources", response_model=list[SourceOut], tags=["sources"])
@@ -201,12 +212,13 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
             except TenancyError as exc:
                 raise HTTPException(status_code=422, detail=str(exc)) from None
             view = SourceOut(**source_view(src))
-        accepted = None
+        backfill = None
         if body.backfill:
-            run, coalesced = request_run(
-                hw.db, tenant, trigger=Trigger.ONBOARDING, source_id=view.id, requested_by=requester(who)
+            backfill = accepted(
+                lambda: service.request(
+                    tenant, trigger=Trigger.ONBOARDING, source_id=view.id, requested_by=requester(who)
+                )
             )
-            accepted = hand_over(run, coalesced)
-        return SourceCreated(source=view, run=accepted)
+        return SourceCreated(source=view, run=backfill)
 
     return router

@@ -20,6 +20,10 @@ class RefreshRequest(StrictBody):
     full: bool = Field(False, description="Ignore cursors and re-read everything.")
 
 
+class CancelRequest(StrictBody):
+    reason: str | None = Field(None, max_length=500, description="Why (kept in the run's history).")
+
+
 class TenantCreate(StrictBody):
     slug: str = Field(description="Lower-case letters, digits and '-', at most 63.")
     name: str | None = None

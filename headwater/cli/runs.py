@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
-from typing import Any
+import threading
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -13,11 +17,12 @@ from headwater.app import App
 from headwater.cli.context import app_context
 from headwater.cli.output import JsonOpt, emit_json, fail, show
 from headwater.cli.timeline import print_run
-from headwater.dispatch import dispatch_run, execute_inline, run_state, wait_for
-from pipelines import list_runs, request_retry, request_run, run_document
+from headwater.dispatch import Accepted, DispatchError, RunService, execute_inline, run_state
+from pipelines import list_runs, run_document
+from storage.models import Run
 from tenancy import get_tenant
 
-run_app = typer.Typer(help="One run: show, retry.", no_args_is_help=True)
+run_app = typer.Typer(help="One run: show, retry, cancel.", no_args_is_help=True)
 
 
 class ProgressView:
@@ -60,28 +65,85 @@ class ProgressView:
             sys.stderr.write(f"tasks {p['done']}/{p['total']} {states}\n")
 
 
-def _finish(app: App, run_id: int, wait: bool, coalesced: bool, as_json: bool, serial: bool = False) -> None:
-    if wait:
-        with ProgressView(enabled=not as_json or sys.stderr.isatty()) as view:
-            how = dispatch_run(app, run_id, detach=False)
-            if how == "inline" and not coalesced:
-                execute_inline(app, run_id, serial=serial, on_progress=view.update, on_finished=_alerts(app))
-            else:
-                wait_for(app, run_id)
-        with app.db.session() as s:
-            doc = run_document(s, run_id)
-        assert doc is not None
-        out = {**doc, "run_id": run_id, "coalesced": coalesced}
-        if as_json:
-            emit_json(out)
+class Interrupt:
+    """Ctrl-C while a command waits for a run: the first press cancels the run this command
+    started (in a thread: never inside the signal handler, which may have interrupted a
+    database call) and lets the wait end by itself; a run this command only joined is left
+    alone. A second press exits at once. Either way: one line on stderr, exit 130."""
+
+    def __init__(self, app: App, run_id: int, *, owned: bool) -> None:
+        self.app, self.run_id, self.owned = app, run_id, owned
+        self.pressed = False
+        self._previous: Any = None
+
+    def __enter__(self) -> Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, _signum: int, _frame: Any) -> None:
+        if self.pressed:
+            sys.stderr.write(f"interrupted again: exiting now; see `headwater run show {self.run_id}`\n")
+            sys.stderr.flush()
+            os._exit(130)
+        self.pressed = True
+        if self.owned:
+            threading.Thread(target=self._cancel, name="headwater-cancel", daemon=True).start()
+
+    def _cancel(self) -> None:
+        # Finished meanwhile, or the database is gone: report() says what is known.
+        with contextlib.suppress(Exception):
+            RunService(self.app).cancel(self.run_id, by="cli (Ctrl-C)")
+
+    def check(self) -> None:
+        """For polling waits: stop waiting for a run that is not ours at once."""
+        if self.pressed and not self.owned:
+            raise Interrupted()
+
+    def report(self) -> NoReturn:
+        with self.app.db.session() as s:
+            run = s.get(Run, self.run_id)
+            state = run.state if run else "MISSING"
+        if self.owned:
+            what = f"run {self.run_id} is {state}; the batches it committed are kept and the next refresh resumes"
         else:
-            print_run(out)
-        if doc["state"] != "COMPLETED":
-            raise typer.Exit(1)
-        return
-    if not coalesced:
-        dispatch_run(app, run_id, detach=True)
-    show({"run_id": run_id, "state": run_state(app, run_id), "coalesced": coalesced}, as_json)
+            what = f"stopped waiting; run {self.run_id} (started elsewhere) goes on ({state})"
+        sys.stderr.write(f"interrupted: {what}; see `headwater run show {self.run_id}`\n")
+        raise typer.Exit(130)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _follow(app: App, accepted: Accepted, *, inline: bool, serial: bool, as_json: bool) -> None:
+    """Wait for the run (driving it here when ``inline``), then print it; exit 1 unless COMPLETED."""
+    run_id = accepted.run_id
+    with Interrupt(app, run_id, owned=not accepted.coalesced) as interrupt:
+        with ProgressView(enabled=not as_json or sys.stderr.isatty()) as view:
+            try:
+                if inline:
+                    execute_inline(app, run_id, serial=serial, on_progress=view.update, on_finished=_alerts(app))
+                else:
+                    RunService(app).wait(run_id, on_poll=interrupt.check)
+            except Interrupted:
+                pass
+        if interrupt.pressed:
+            interrupt.report()
+    with app.db.session() as s:
+        doc = run_document(s, run_id)
+    assert doc is not None
+    out = {**doc, "run_id": run_id, "coalesced": accepted.coalesced}
+    if as_json:
+        emit_json(out)
+    else:
+        print_run(out)
+    if doc["state"] != "COMPLETED":
+        fail(f"run {run_id} ended {doc['state']}: {doc.get('message') or ''}")
 
 
 def _alerts(app: App) -> Any:
@@ -94,7 +156,9 @@ def refresh_command(
     tenant: str,
     source: int = typer.Option(None, "--source", help="Only this source id."),
     full: bool = typer.Option(False, "--full", help="Ignore cursors: re-read everything."),
-    wait: bool = typer.Option(False, "--wait", help="Wait for the run to end (live progress on a terminal)."),
+    wait: bool = typer.Option(
+        False, "--wait", help="Wait for the run to end (live progress on a terminal); Ctrl-C cancels it."
+    ),
     serial: bool = typer.Option(False, "--serial", help="One task and one request at a time (baseline)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -102,8 +166,19 @@ def refresh_command(
     with app_context() as app:
         with app.db.session() as s:
             t = get_tenant(s, tenant)
-        run, coalesced = request_run(app.db, t, source_id=source, full=full, requested_by="cli")
-        _finish(app, run.id, wait, coalesced, as_json, serial)
+        # Waiting without a broker: this process drives the run itself.
+        inline = wait and not app.settings.broker_url
+        try:
+            accepted = RunService(app).request(t, source_id=source, full=full, requested_by="cli", dispatch=not inline)
+        except DispatchError as exc:
+            fail(str(exc))
+        if wait:
+            _follow(app, accepted, inline=inline and not accepted.coalesced, serial=serial, as_json=as_json)
+            return
+        show(
+            {"run_id": accepted.run_id, "state": run_state(app, accepted.run_id), "coalesced": accepted.coalesced},
+            as_json,
+        )
 
 
 def runs_command(tenant: str, limit: int = typer.Option(20, "--limit", "-n"), as_json: bool = JsonOpt) -> None:
@@ -144,8 +219,33 @@ def run_show(run_id: int, as_json: bool = JsonOpt) -> None:
 def run_retry(run_id: int, wait: bool = typer.Option(False, "--wait"), as_json: bool = JsonOpt) -> None:
     """Re-run only the failed tasks of a run (and their dependents), as a new linked run."""
     with app_context() as app:
-        run = request_retry(app.db, run_id, requested_by="cli")
-        _finish(app, run.id, wait, False, as_json)
+        inline = wait and not app.settings.broker_url
+        try:
+            accepted = RunService(app).retry(run_id, requested_by="cli", dispatch=not inline)
+        except DispatchError as exc:
+            fail(str(exc))
+        if wait:
+            _follow(app, accepted, inline=inline, serial=False, as_json=as_json)
+            return
+        show({"run_id": accepted.run_id, "state": run_state(app, accepted.run_id), "coalesced": False}, as_json)
+
+
+@run_app.command("cancel")
+def run_cancel(
+    run_id: int,
+    reason: str = typer.Option(None, "--reason", help="Why (kept in the run's history)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Cancel a waiting or running run; what it committed is kept, the next refresh resumes."""
+    with app_context() as app:
+        RunService(app).cancel(run_id, by="cli", reason=reason)
+        with app.db.session() as s:
+            doc = run_document(s, run_id)
+    assert doc is not None
+    if as_json:
+        emit_json(doc)
+    else:
+        print_run(doc)
 
 
 @run_app.command("execute", hidden=True)

@@ -147,8 +147,7 @@ def source_add(
     as_json: bool = JsonOpt,
 ) -> None:
     """Add a source (connector instance) to a tenant."""
-    from headwater.dispatch import dispatch_run
-    from pipelines import request_run
+    from headwater.dispatch import DispatchError, RunService
 
     with app_context() as app:
         with app.db.session() as s:
@@ -161,9 +160,11 @@ def source_add(
         if want:
             with app.db.session() as s:
                 t = get_tenant(s, tenant)
-            run, _ = request_run(app.db, t, trigger="onboarding", source_id=view["id"])
-            dispatch_run(app, run.id, detach=True)
-            view["backfill_run_id"] = run.id
+            try:
+                accepted = RunService(app).request(t, trigger="onboarding", source_id=view["id"], requested_by="cli")
+            except DispatchError as exc:
+                fail(f"source {view['id']} was added, but its backfill {exc}; run `headwater refresh {tenant}` later")
+            view["backfill_run_id"] = accepted.run_id
         show(view, as_json)
 
 

@@ -38,7 +38,7 @@ class RunExecutor:
     def _runner(self) -> TaskRunner:
         if self._runner_factory is not None:
             return self._runner_factory(self.cfg)
-        return DaskRunner(self._dask(), self.cfg)
+        return DaskRunner(self._dask(), self.cfg, no_workers_timeout_s=self.hw.settings.dask_no_workers_timeout_s)
 
     def _dask(self) -> Any:
         s = self.hw.settings

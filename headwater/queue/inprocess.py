@@ -15,8 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from pipelines import IllegalTransition
-from storage.models import TERMINAL_STATES, State
+from pipelines.service import attempt
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +26,8 @@ class InProcessQueue:
         execute: Callable[[int], str],
         *,
         concurrency: int = 4,
-        busy_retry_s: float = 1.0,
-        recheck_s: float = 30.0,
+        busy_retry_s: float | None = None,
+        recheck_s: float | None = None,
         on_error: Callable[[int, BaseException], object] | None = None,
         name: str = "headwater-run",
     ) -> None:
@@ -131,17 +130,14 @@ class InProcessQueue:
 
     def _run(self, run_id: int, priority: int) -> None:
         try:
-            state = self._execute(run_id)
-        except IllegalTransition:
-            self.submit(run_id, priority, delay=self._busy_retry_s)
-            return
-        except LookupError:
-            log.warning("run %s does not exist (deleted?)", run_id)
-            return
+            outcome = attempt(self._execute, run_id)
         except Exception as exc:
             log.exception("run %s could not be executed", run_id)
             if self._on_error is not None:
                 self._on_error(run_id, exc)
             return
-        if State(state) not in TERMINAL_STATES:  # another live driver has it: look again later
-            self.submit(run_id, priority, delay=self._recheck_s)
+        if outcome.state == "MISSING":
+            log.warning("run %s: %s", run_id, outcome.why)
+        elif outcome.retry_in is not None:
+            delay = self._recheck_s if outcome.elsewhere else self._busy_retry_s
+            self.submit(run_id, priority, delay=outcome.retry_in if delay is None else delay)

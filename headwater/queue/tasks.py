@@ -14,13 +14,11 @@ from typing import Any
 
 from headwater.app import App
 from headwater.queue.celery_app import TASK_NAME, HeadwaterCelery, celery_config, queue_for
-from pipelines import IllegalTransition
-from storage.models import TERMINAL_STATES, Run, State
+from pipelines.service import attempt
+from storage.models import Run
 
 log = logging.getLogger(__name__)
 
-BUSY_RETRY_S = 2.0  # the scope's previous run is still running
-ELSEWHERE_RETRY_S = 30.0  # another live driver drives this run: look again later
 INFRA_RETRY_MAX_S = 60.0  # database or Dask unreachable: back off up to this
 
 
@@ -41,19 +39,16 @@ def register_tasks(app: HeadwaterCelery) -> None:
 def run_task(task: Any, run_id: int) -> str:
     executor = task.app.executor()
     try:
-        state = str(executor.execute(run_id))
-    except IllegalTransition:
-        raise task.retry(countdown=BUSY_RETRY_S) from None
-    except LookupError:
-        log.warning("run %s does not exist (deleted?): message dropped", run_id)
-        return "MISSING"
+        outcome = attempt(executor.execute, run_id)
     except Exception as exc:  # the database or Dask is unreachable: wait for it
         delay = min(INFRA_RETRY_MAX_S, 2.0 ** min(task.request.retries, 6))
         log.warning("run %s could not be started (%s: %s); retrying in %.0fs", run_id, type(exc).__name__, exc, delay)
         raise task.retry(countdown=delay) from exc
-    if State(state) not in TERMINAL_STATES:
-        raise task.retry(countdown=ELSEWHERE_RETRY_S)
-    return state
+    if outcome.retry_in is not None:
+        raise task.retry(countdown=outcome.retry_in)
+    if outcome.state == "MISSING":
+        log.warning("run %s: %s: message dropped", run_id, outcome.why)
+    return str(outcome.state)
 
 
 @functools.lru_cache(maxsize=4)

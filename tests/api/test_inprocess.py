@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connectors.sandbox import RunningServer
-from headwater.api.dispatcher import LocalDispatcher
+from headwater.dispatch import LocalDispatcher
 from headwater.app import App
 from headwater.cli.sandboxes import source_settings, start
 from headwater.queue import InProcessQueue, RunExecutor

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from headwater.api import create_api
-from headwater.api.dispatcher import BrokerDispatcher, LocalDispatcher, make_dispatcher
+from headwater.dispatch import BrokerDispatcher, DetachedDispatcher, LocalDispatcher, make_dispatcher
 from headwater.app import App
 from storage import Database
 from tests.api.conftest import make_app
@@ -44,6 +44,7 @@ def test_openapi_document_describes_the_api(hw: App) -> None:
 
 
 def test_dispatcher_follows_the_broker_setting(sqlite_db: Database, tmp_path: Path) -> None:
-    assert isinstance(make_dispatcher(make_app(sqlite_db, tmp_path)), LocalDispatcher)
+    assert isinstance(make_dispatcher(make_app(sqlite_db, tmp_path), in_process=True), LocalDispatcher)
+    assert isinstance(make_dispatcher(make_app(sqlite_db, tmp_path)), DetachedDispatcher)
     queued = make_dispatcher(make_app(sqlite_db, tmp_path, broker_url="redis://127.0.0.1:6379/15"))
     assert isinstance(queued, BrokerDispatcher)

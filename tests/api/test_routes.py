@@ -121,7 +121,9 @@ def test_queue_down_is_503_and_the_run_is_not_left_waiting(
     assert r.status_code == 503 and "queue" in r.json()["detail"]
     with hw.db.session() as s:
         (run,) = s.query(Run).all()
-        assert run.state == "CANCELLED" and run.queued_key is None
+        # FAILED with what is down, and its coalescing key released.
+        assert run.state == "FAILED" and run.queued_key is None
+        assert run.message is not None and run.message.startswith("could not be queued: ")
     # Once the queue is back, the next click creates a fresh run (nothing to coalesce into).
     dispatcher.fail = False
     again = client.post("/api/tenants/acme/refresh", headers=bearer(ADMIN)).json()

@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.sandbox import RunningServer, Sandbox
-from headwater.api.dispatcher import LocalDispatcher
+from headwater.dispatch import LocalDispatcher
 from headwater.api.routes import api_router
 from headwater.app import App
 from headwater.cli.sandboxes import source_settings, start

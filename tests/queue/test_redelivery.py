@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from connectors.sandbox import Sandbox
 from headwater.cli.sandboxes import source_settings, start
 from headwater.queue import tasks
+from pipelines import service
 from pipelines import Driver, IllegalTransition, SerialRunner, WorkerConfig, run_document, set_run_state
 from pipelines.driver import STALE_AFTER, driver_alive, recover_crashed_runs
 from pipelines.state import create_run
@@ -60,8 +61,8 @@ def test_finished_runs_are_acknowledged() -> None:
 @pytest.mark.parametrize(
     ("outcome", "countdown"),
     [
-        (IllegalTransition("scope busy"), tasks.BUSY_RETRY_S),
-        ("RUNNING", tasks.ELSEWHERE_RETRY_S),  # another live driver has it: look again later
+        (IllegalTransition("scope busy"), service.BUSY_RETRY_S),
+        ("RUNNING", service.ELSEWHERE_RETRY_S),  # another live driver has it: look again later
         (ConnectionError("database unreachable"), 1.0),
     ],
 )

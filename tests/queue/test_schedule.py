@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from connectors.sandbox import RunningServer
-from headwater import schedule
+from headwater import dispatch, schedule
 from headwater.app import App
 from pipelines import set_run_state
 from pipelines.driver import STALE_AFTER
@@ -31,7 +31,13 @@ from tests.api.conftest import make_app
 @pytest.fixture
 def dispatched(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
-    monkeypatch.setattr(schedule, "dispatch_run", lambda app, run_id, detach: calls.append(run_id) or "recorded")
+
+    def record(_self: object, run_id: int, *, trigger: str, priority: int) -> str:
+        calls.append(run_id)
+        return "recorded"
+
+    monkeypatch.setattr(dispatch.BrokerDispatcher, "dispatch", record)
+    monkeypatch.setattr(dispatch.DetachedDispatcher, "dispatch", record)
     return calls
 
 
@@ -143,7 +149,7 @@ def test_runs_never_put_on_the_queue_are_queued(sqlite_db: Database, tmp_path: P
         recent, _ = create_run(s, b)  # may still be on its way to the queue
         ids = stranded.id, recent.id
     tick = schedule.Tick()
-    schedule.requeue_unqueued(hw, tick)
+    schedule.requeue_unqueued(hw, tick, dispatch.RunService(hw))
     assert tick.requeued == [ids[0]] and dispatched == [ids[0]]
 
 
