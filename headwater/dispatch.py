@@ -203,7 +203,7 @@ class RunService:
             return self.dispatcher.dispatch(run_id, trigger=trigger, priority=priority)
         except Exception as exc:
             why = f"could not be queued: {describe(exc, self.app.settings)}"
-            log.warning("run %s %s", run_id, why)
+            log.debug("run %s %s", run_id, why)
             with self.app.db.session() as s:
                 row = s.get(Run, run_id)
                 if row is not None and State(row.state) in QUEUED:

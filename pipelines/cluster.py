@@ -8,8 +8,12 @@ the measurement behind the defaults.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -26,15 +30,31 @@ def connect(address: str | None, *, workers: int = 2, threads: int = 16) -> Any:
     # Dask's statistical profiler samples every worker thread every 10 ms: real CPU on a 2-core
     # box for a diagnostic nobody reads here. Spawned workers inherit this through the env.
     os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=threads,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.WARNING,
-        host="127.0.0.1",
-    )
+    with _children_ignore_sigint():
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=threads,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.WARNING,
+            host="127.0.0.1",
+        )
     return Client(cluster)
+
+
+@contextlib.contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Worker processes started here ignore SIGINT (inherited SIG_IGN): a Ctrl-C in the terminal
+    reaches the whole process group, and it is the command's to handle (cancel the run, one line),
+    not every worker's to die of with a traceback. Workers still exit with their parent."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def close(client: Any) -> None:

@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connectors.sandbox import RunningServer
-from headwater.dispatch import LocalDispatcher
 from headwater.app import App
 from headwater.cli.sandboxes import source_settings, start
+from headwater.dispatch import LocalDispatcher
 from headwater.queue import InProcessQueue, RunExecutor
 from pipelines import IllegalTransition, SerialRunner, set_run_state
 from storage.models import Run, State

@@ -7,8 +7,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from headwater.api import create_api
-from headwater.dispatch import BrokerDispatcher, DetachedDispatcher, LocalDispatcher, make_dispatcher
 from headwater.app import App
+from headwater.dispatch import BrokerDispatcher, DetachedDispatcher, LocalDispatcher, make_dispatcher
 from storage import Database
 from tests.api.conftest import make_app
 

@@ -27,6 +27,7 @@ SECRET = "ghp_" + "s3cr3t" * 6
         ("get", "/api/tenants/acme/sources"),
         ("get", "/api/runs/1"),
         ("post", "/api/runs/1/retry"),
+        ("post", "/api/runs/1/cancel"),
     ],
 )
 def test_no_or_bad_token_is_401(client: TestClient, tenants: Tenants, method: str, path: str) -> None:
@@ -222,3 +223,23 @@ def test_bad_source_is_422_naming_the_field_without_echoing_secrets(client: Test
     r = client.post("/api/tenants/acme/sources", json={"kind": "gitlab", "secrets": {}}, headers=bearer(ADMIN))
     assert r.status_code == 422 and "gitlab" in r.json()["detail"]
     assert client.get("/api/tenants/acme/sources", headers=bearer(ADMIN)).json() == []
+
+
+# -- cancel ------------------------------------------------------------------------------
+def test_api_cancel_for_the_runs_own_tenant_only(client: TestClient, tenants: Tenants) -> None:
+    r = client.post("/api/tenants/acme/refresh", headers=bearer(tenants.acme_token))
+    run_id = r.json()["run_id"]
+    assert client.post(f"/api/runs/{run_id}/cancel").status_code == 401
+    assert client.post(f"/api/runs/{run_id}/cancel", headers=bearer(tenants.globex_token)).status_code == 404
+    assert client.post("/api/runs/999/cancel", headers=bearer(ADMIN)).status_code == 404
+    bad = client.post(f"/api/runs/{run_id}/cancel", headers=bearer(ADMIN), json={"reason": 5})
+    assert bad.status_code == 422
+    ok = client.post(f"/api/runs/{run_id}/cancel", headers=bearer(tenants.acme_token), json={"reason": "oops"})
+    assert ok.status_code == 200
+    doc = ok.json()
+    assert doc["state"] == "CANCELLED" and doc["message"].startswith("cancelled by api:tenant:")
+    again = client.post(f"/api/runs/{run_id}/cancel", headers=bearer(ADMIN))
+    assert again.status_code == 409 and "already CANCELLED" in again.json()["detail"]
+    # The cancelled run holds no key: the next click is a fresh run.
+    nxt = client.post("/api/tenants/acme/refresh", headers=bearer(ADMIN)).json()
+    assert nxt["coalesced"] is False and nxt["run_id"] != run_id
