@@ -4,9 +4,9 @@ Each provider lives in its own folder (``connectors.github`` …) and exposes ``
 """
 
 from connectors.connector import CheckResult, Connector, SourceOptions, SourceSecrets, matches
-from connectors.errors import ConfigError, ConnectorError, DataError, ErrorKind, TransientError
+from connectors.errors import ConfigError, ConnectorError, DataError, ErrorKind, NotFoundError, TransientError
 from connectors.registry import KINDS, get_connector
-from connectors.streams import ParentSpec, Partition, Row, StatusAction, StreamContext, StreamSpec
+from connectors.streams import ParentSpec, Partition, PartitionCheck, Row, StatusAction, StreamContext, StreamSpec
 
 __all__ = [
     "KINDS",
@@ -16,8 +16,10 @@ __all__ = [
     "ConnectorError",
     "DataError",
     "ErrorKind",
+    "NotFoundError",
     "ParentSpec",
     "Partition",
+    "PartitionCheck",
     "Row",
     "SourceOptions",
     "SourceSecrets",

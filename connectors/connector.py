@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from connectors.http.classify import Classifier, classify_response
 from connectors.http.client import HttpClient
-from connectors.streams import Partition, StreamSpec
+from connectors.streams import Partition, PartitionCheck, StreamSpec
 
 
 class SourceOptions(BaseModel):
@@ -62,7 +62,9 @@ class Connector:
 
     ``discovery_stream`` names the source-level stream whose rows (of ``partition_entity``)
     are the partitions; ``partition_of`` turns such a row into a :class:`Partition` (or None to
-    skip it, e.g. archived repositories when not wanted).
+    skip it, e.g. archived repositories when not wanted). ``partition_check`` is the one GET
+    that says whether a partition still exists, asked when one of its listings answers "not
+    found" (only discovery or this check may tombstone a partition).
     """
 
     kind: str
@@ -73,6 +75,7 @@ class Connector:
     discovery_stream: str | None = None
     partition_entity: str | None = None
     partition_of: Callable[[Mapping[str, Any], Any], Partition | None] | None = None
+    partition_check: PartitionCheck | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     classify: Classifier = classify_response
     check: Callable[[HttpClient, Any], Any] | None = None  # async (http, options) -> CheckResult

@@ -1,7 +1,9 @@
 """Errors classified by who must act (ARCHITECTURE.md §7).
 
 * CONFIG — the customer: bad or revoked token, missing scope, organization or repository gone.
-  Never retried; the message names what to reconnect or fix.
+  Never retried; the message names what to reconnect or fix. :class:`NotFoundError` is the
+  CONFIG error of a resource the provider says does not exist (or the credential cannot see);
+  on a partition's sub-listing the runner asks the partition itself before believing it.
 * TRANSIENT — nobody: rate limits, 5xx, timeouts. Retried with backoff by the one retry layer
   (``connectors.http.client``); raised only once retries are exhausted.
 * DATA — the provider sent a record we cannot read. The record is quarantined, the task goes on.
@@ -34,6 +36,15 @@ class ConnectorError(Exception):
 
 class ConfigError(ConnectorError):
     kind = ErrorKind.CONFIG
+
+
+class NotFoundError(ConfigError):
+    """The provider says the addressed resource does not exist or the credential cannot see it
+    (HTTP 404; Slack's ``channel_not_found``). ``said`` is the provider's own words."""
+
+    def __init__(self, message: str, *, status: int | None = None, said: str = "") -> None:
+        super().__init__(message, status=status)
+        self.said = said
 
 
 class TransientError(ConnectorError):

@@ -2,6 +2,14 @@
 
 This is the unit of work that pipelines schedule on Dask. ``run_source_sequentially`` runs a
 whole source one task at a time (tests, and the serial baseline of the benchmark).
+
+A partition is gone only when the partition says so. When a listing of a partition answers
+"not found" (404, Slack ``channel_not_found``; or an allowed status its hook calls
+``StatusAction.MISSING``, e.g. GitHub's 410 for disabled issues), the runner asks the
+connector's :class:`~connectors.streams.PartitionCheck` (one GET of the partition itself):
+"not found" there too -> the partition is tombstoned; found -> the task completes with
+nothing more loaded, its cursor kept, and a note saying which listing answered what and what
+that likely means. Anything else the check answers (403, 5xx …) fails the task as usual.
 """
 
 from __future__ import annotations
@@ -13,14 +21,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import httpx
 import pydantic
 
 from connectors.connector import Connector, matches
-from connectors.errors import ConnectorError, DataError
+from connectors.errors import ConnectorError, DataError, NotFoundError
+from connectors.http.classify import provider_said
 from connectors.http.client import HttpClient
 from connectors.http.pagination import PageRequest, dig
 from connectors.store import Batch, Quarantined, TaskStore
-from connectors.streams import Partition, Row, StatusAction, StreamContext, StreamSpec
+from connectors.streams import Partition, PartitionCheck, Row, StatusAction, StreamContext, StreamSpec
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +47,31 @@ class StreamResult:
     partition_gone: bool = False
     loaded_by_entity: dict[str, int] = field(default_factory=dict)
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A listing of a partition that answered "not found" (or an allowed status meaning MISSING)."""
+
+    stream: str
+    request: str  # e.g. "GET /repos/acme/api/issues/events"
+    code: str  # e.g. "404", "410", "channel_not_found"
+    said: str = ""  # the provider's own words
+    pages: int = 0  # pages read (and loaded) before it
+
+    def __str__(self) -> str:
+        said = f" ({self.said})" if self.said and self.said != self.code else ""
+        after = f" after {self.pages} page(s)" if self.pages else ""
+        return f"{self.stream}: {self.request} answered {self.code}{said}{after}"
+
+
+@dataclass
+class Listing:
+    """How one listing ended."""
+
+    status: str  # "ok" | "not_modified" | a StatusAction
+    pages: int = 0
+    missing: Unavailable | None = None
 
 
 def cursor_value(record: Mapping[str, Any], path: str) -> Any:
@@ -79,14 +114,29 @@ async def run_stream(
     if spec.prepare is not None:
         await spec.prepare(ctx, http)
     if spec.parent is None:
-        await _run_listing(spec, ctx, http, store, result, cursor=cursor, full=full)
-        gone_id = ctx.partition.values.get("external_id") if ctx.partition else None
-        if result.partition_gone and connector.partition_entity and gone_id is not None:
-            store.tombstone_now(connector.partition_entity, [str(gone_id)])
+        missing = await _run_listing(spec, ctx, http, store, result, cursor=cursor, full=full)
+        if missing is not None:
+            await _settle_missing(connector, missing, ctx, http, store, result)
     else:
         await _run_children(spec, ctx, http, store, result, cursor=cursor, full=full)
     result.loaded_by_entity = dict(store.loaded_by_entity)
     return result
+
+
+def _of_partition(spec: StreamSpec, ctx: StreamContext) -> bool:
+    """A partition's own listing (not a source-level one, not a child's per-parent listing)."""
+    return spec.partitioned and spec.parent is None and ctx.partition is not None
+
+
+def _request_label(spec: StreamSpec, http: HttpClient, url: str) -> str:
+    return f"{spec.method} {httpx.URL(http.url_for(url)).path}"
+
+
+def _not_found_code(exc: NotFoundError) -> str:
+    """``404``; for a provider that says it in a 200 body (Slack), its error code."""
+    if exc.status is not None and exc.status >= 300:
+        return str(exc.status)
+    return exc.said or "not found"
 
 
 async def _read_listing(
@@ -96,10 +146,11 @@ async def _read_listing(
     *,
     full: bool,
     on_page: Any,
-) -> tuple[str, int]:
+) -> Listing:
     """Page through one listing, calling ``on_page(records, url)`` (async) for each page.
 
-    Returns ("ok"|"not_modified"|StatusAction, pages). ``on_page`` returns False to stop.
+    Returns its status ("ok"|"not_modified"|StatusAction) and pages. ``on_page`` returns False
+    to stop. A "not found" of a partition's listing is returned as MISSING, never raised.
     """
     request: PageRequest | None = PageRequest(
         url=ctx.fmt(spec.path),
@@ -110,21 +161,33 @@ async def _read_listing(
     first = True
     pages = 0
     while request is not None:
-        response = await http.request(
-            spec.method,
-            request.url,
-            params=request.params or None,
-            json=request.json,
-            conditional=spec.conditional and first and not full,
-            allow_status=spec.allow_status,
-            bucket=spec.bucket,
-            pace=spec.pace_for(ctx),
-        )
+        try:
+            response = await http.request(
+                spec.method,
+                request.url,
+                params=request.params or None,
+                json=request.json,
+                conditional=spec.conditional and first and not full,
+                allow_status=spec.allow_status,
+                bucket=spec.bucket,
+                pace=spec.pace_for(ctx),
+            )
+        except NotFoundError as exc:
+            if not _of_partition(spec, ctx):
+                raise
+            label = _request_label(spec, http, request.url)
+            return Listing(
+                StatusAction.MISSING, pages, Unavailable(spec.name, label, _not_found_code(exc), exc.said, pages)
+            )
         if response.status_code == 304:
-            return "not_modified", pages
+            return Listing("not_modified", pages)
         if response.status_code in spec.allow_status:
-            action = spec.on_status(response.status_code, ctx) if spec.on_status else None
-            return action or StatusAction.EMPTY, pages
+            action = (spec.on_status(response.status_code, ctx) if spec.on_status else None) or StatusAction.EMPTY
+            if action != StatusAction.MISSING:
+                return Listing(action, pages)
+            label = _request_label(spec, http, request.url)
+            code = str(response.status_code)
+            return Listing(action, pages, Unavailable(spec.name, label, code, provider_said(response), pages))
         body = response.json()
         records = dig(body, spec.records_path)
         if records is None:
@@ -139,7 +202,7 @@ async def _read_listing(
             break
         request = paginator.next_request(request, response, body)
         first = False
-    return "ok", pages
+    return Listing("ok", pages)
 
 
 async def _run_listing(
@@ -151,7 +214,8 @@ async def _run_listing(
     *,
     cursor: Mapping[str, Any] | None,
     full: bool,
-) -> None:
+) -> Unavailable | None:
+    """Read a listing; returns what was unavailable when it answered MISSING (nothing settled yet)."""
     watermark = (cursor or {}).get("value")
     best = watermark
     newest: Any = None  # stop_at_seen: the first record's cursor value
@@ -199,17 +263,13 @@ async def _run_listing(
         result.records_loaded += store.commit(batch)
         return not stop
 
-    status, pages = await _read_listing(spec, ctx, http, full=full, on_page=on_page)
-    result.pages = pages
+    listing = await _read_listing(spec, ctx, http, full=full, on_page=on_page)
+    status = listing.status
+    result.pages = listing.pages
     final = Batch(validators=dict(http.new_validators))
     http.new_validators.clear()
     if status == "not_modified":
         result.not_modified = True
-    elif status == StatusAction.PARTITION_GONE:
-        result.partition_gone = True
-        result.note = (
-            f"{ctx.partition.key if ctx.partition else 'resource'} is gone or no longer accessible; tombstoned"
-        )
     elif status == "ok":
         if spec.stop_at_seen and newest is not None:
             final.cursor = {"value": newest}
@@ -225,7 +285,62 @@ async def _run_listing(
                     final.rows.extend(rows)
                     seen |= alive
             final.tombstones.append((spec.snapshot_entity, where, seen))
+    # MISSING (and EMPTY): no cursor and no snapshot, so nothing already loaded is lost
     result.records_loaded += store.commit(final)
+    return listing.missing  # set only when the listing answered MISSING
+
+
+async def _settle_missing(
+    connector: Connector,
+    missing: Unavailable,
+    ctx: StreamContext,
+    http: HttpClient,
+    store: TaskStore,
+    result: StreamResult,
+) -> None:
+    """A listing of the partition is not there: ask the partition itself, then tombstone or note."""
+    partition = ctx.partition
+    check = connector.partition_check
+    if partition is None or check is None:
+        result.note = f"{missing}: nothing more read from this listing, its cursor kept (no partition check to ask)"
+        return
+    asked, gone = await _ask_partition(check, ctx, http)
+    if gone is not None:
+        gone_id = partition.values.get("external_id")
+        if connector.partition_entity and gone_id is not None:
+            store.tombstone_now(connector.partition_entity, [str(gone_id)])
+        result.partition_gone = True
+        result.note = (
+            f"{check.what} {partition.key} is gone or no longer accessible: {missing}, "
+            f"and {asked} answered {gone}; tombstoned"
+        )
+        return
+    result.note = (
+        f"{missing}, but {asked} shows the {check.what} {partition.key} is still there: it is kept, "
+        f"nothing more was read from this listing and its cursor is kept. Likely: {check.hint}"
+    )
+
+
+async def _ask_partition(check: PartitionCheck, ctx: StreamContext, http: HttpClient) -> tuple[str, str | None]:
+    """One GET of the partition itself: (what was asked, None if it is there, else how it answered).
+
+    "Not found" and 410 mean gone; other errors (403, 5xx after retries …) are raised."""
+    assert ctx.partition is not None
+    path = ctx.fmt(check.path)
+    asked = f"GET {httpx.URL(http.url_for(path)).path}"
+    try:
+        response = await http.request(
+            "GET",
+            path,
+            params=check.params(ctx) or None,
+            allow_status=frozenset({410}),
+            bucket=check.bucket,
+            pace=check.pace,
+            what=f"{asked} (is the {check.what} {ctx.partition.key} still there?)",
+        )
+    except NotFoundError as exc:
+        return asked, _not_found_code(exc)
+    return asked, "410" if response.status_code == 410 else None
 
 
 async def _run_children(
@@ -269,7 +384,7 @@ async def _run_children(
             bad.extend(b)
             return True
 
-        status, _ = await _read_listing(spec, child_ctx, http, full=full, on_page=on_page)
+        status = (await _read_listing(spec, child_ctx, http, full=full, on_page=on_page)).status
         result.pages += 1
         if status == "not_modified":
             result.not_modified = True

@@ -95,14 +95,40 @@ ConfirmGoneHook = Callable[[list[str], StreamContext, "HttpClient"], Awaitable[t
 
 
 class StatusAction:
-    """What an allowed non-2xx status means for a stream (``on_status`` hook)."""
+    """What an allowed non-2xx status means for a stream (``on_status`` hook).
+
+    No hook may declare a partition gone: a sub-listing's answer says nothing certain about its
+    partition. Only discovery (a complete listing of the partitions) or the connector's
+    :class:`PartitionCheck` (a GET of the partition itself) tombstones one.
+    """
 
     EMPTY = "empty"  # nothing to read (GitHub 409 on an empty repository)
-    PARTITION_GONE = "partition_gone"  # tombstone the partition (repo deleted or inaccessible)
+    # The listing is not there (GitHub 410: issues disabled). Like a "not found" of a partition's
+    # sub-listing: the runner asks the partition check; gone -> tombstoned, there -> a note.
+    MISSING = "missing"
 
 
 def _no_params(_ctx: StreamContext) -> dict[str, Any]:
     return {}
+
+
+@dataclass(frozen=True)
+class PartitionCheck:
+    """How to ask the provider whether one partition still exists: one GET of the partition itself.
+
+    Used when a listing of the partition answers "not found" (404, Slack ``channel_not_found``)
+    or an allowed status its hook calls :attr:`StatusAction.MISSING`. The partition is gone when
+    this GET answers "not found" or 410; when it answers 2xx the task completes with nothing
+    loaded, its cursor kept, and a note with ``hint`` (what such an answer likely means).
+    ``path`` should name the partition by ``{partition_key}``, which a task always has.
+    """
+
+    path: str  # e.g. "repos/{partition_key}"
+    hint: str  # e.g. "the feature is disabled for this repository, or the token lacks a permission"
+    what: str = "partition"  # what a partition is called, e.g. "repository"
+    params: ParamsHook = _no_params
+    bucket: str = "default"
+    pace: Pace | None = None
 
 
 @dataclass(frozen=True)

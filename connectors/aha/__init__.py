@@ -13,7 +13,7 @@ import httpx
 
 from connectors.aha.classify import classify_aha
 from connectors.aha.options import AhaOptions, AhaSecrets
-from connectors.aha.streams import API, BUCKET, PACE, STREAMS
+from connectors.aha.streams import API, BUCKET, PACE, PARTITION_CHECK, STREAMS
 from connectors.connector import CheckResult, Connector
 from connectors.errors import ConnectorError
 from connectors.http.client import HttpClient
@@ -77,6 +77,7 @@ CONNECTOR = Connector(
     discovery_stream="products",
     partition_entity="project",
     partition_of=partition_of,
+    partition_check=PARTITION_CHECK,
     headers={"Accept": "application/json"},
     classify=classify_aha,
     check=check,

@@ -2,7 +2,9 @@
 
 * 401: the API key was rejected -> CONFIG (create a new key, reconnect);
 * 403: the key's user may not see this product or record -> CONFIG for that task only;
-* 404 on a product path: the product was deleted or renamed -> CONFIG for that product;
+* 404 on a product path: the product was deleted or renamed -> CONFIG for that product (a
+  "not found": on a listing of a product the runner asks ``GET /products/{id}`` first, so a
+  listing this account lacks is not taken for a deleted product);
 * 429 with ``Retry-After`` (300 requests per minute, 20 per second per account) and 5xx ->
   TRANSIENT, as everywhere.
 """
@@ -34,5 +36,6 @@ def classify_aha(response: httpx.Response) -> Verdict:
             ErrorKind.CONFIG,
             "this Aha! product no longer exists (404): it was deleted, or the API key's user lost access to it; "
             "the next refresh rediscovers products",
+            not_found=True,
         )
     return classify_response(response)

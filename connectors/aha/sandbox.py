@@ -81,6 +81,8 @@ class AhaSandbox(Sandbox):
                 429,
                 headers={"Retry-After": str(retry), "X-Ratelimit-Limit": "300", "X-Ratelimit-Remaining": "0"},
             )
+        if kind == "missing":
+            return self._not_found()
         return JSONResponse({"error": "Bad gateway"}, 502)
 
     def routes(self) -> list[BaseRoute]:

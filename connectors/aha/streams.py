@@ -19,7 +19,7 @@ from typing import Any
 from connectors.aha import normalize as n
 from connectors.http.pagination import PageNumberPaginator
 from connectors.http.ratelimit import Pace
-from connectors.streams import ParentSpec, StatusAction, StreamContext, StreamSpec
+from connectors.streams import ParentSpec, PartitionCheck, StatusAction, StreamContext, StreamSpec
 
 API = "/api/v1"
 PER_PAGE = 200  # Aha!'s maximum page size
@@ -66,7 +66,7 @@ def listing(fields: str | None = None, *, incremental: bool = False) -> Any:
 
 
 def gone_is_empty(status: int, ctx: StreamContext) -> str:
-    """Some accounts lack a record type (epics were "master features"; /users needs an admin)."""
+    """Nothing to read: /users needs an account admin (403); a feature deleted since it was listed (404)."""
     return StatusAction.EMPTY
 
 
@@ -80,6 +80,18 @@ def changed_since_cursor(parent: Mapping[str, Any], ctx: StreamContext) -> bool:
 
 PRODUCT = API + "/products/{partition_key}"  # the product id: stable when a prefix is renamed
 COMMON: dict[str, Any] = {"paginator": pages, "bucket": BUCKET, "pace": PACE}
+# A 404 of a product's listing (an account without epics or initiatives, a record type the user
+# may not see) is not proof the product is gone: the runner asks GET /products/{id} first.
+PARTITION_CHECK = PartitionCheck(
+    path=PRODUCT,
+    what="product",
+    hint=(
+        'a record type this Aha! account does not use (epics were "master features" in older accounts), or a '
+        "permission the API key's user lacks in this product"
+    ),
+    bucket=BUCKET,
+    pace=PACE,
+)
 
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
@@ -159,8 +171,6 @@ STREAMS: tuple[StreamSpec, ...] = (
         normalize=n.epics,
         params=listing(RECORD_FIELDS, incremental=True),
         cursor_field="updated_at",
-        allow_status=frozenset({404}),
-        on_status=gone_is_empty,
         entities=("work_item",),
         **COMMON,
     ),
@@ -170,8 +180,6 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="initiatives",
         normalize=n.initiatives,
         params=listing(INITIATIVE_FIELDS),
-        allow_status=frozenset({404}),
-        on_status=gone_is_empty,
         entities=("work_item",),
         **COMMON,
     ),

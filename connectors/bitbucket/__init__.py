@@ -8,7 +8,7 @@ from typing import Any
 from connectors.bitbucket.check import check
 from connectors.bitbucket.classify import classify_bitbucket
 from connectors.bitbucket.options import HEADERS, BitbucketOptions, BitbucketSecrets, auth_for
-from connectors.bitbucket.streams import STREAMS
+from connectors.bitbucket.streams import PARTITION_CHECK, STREAMS
 from connectors.connector import Connector
 from connectors.streams import Partition
 
@@ -34,6 +34,7 @@ CONNECTOR = Connector(
     discovery_stream="repositories",
     partition_entity="repository",
     partition_of=partition_of,
+    partition_check=PARTITION_CHECK,
     headers=HEADERS,
     classify=classify_bitbucket,
     check=check,

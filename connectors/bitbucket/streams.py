@@ -2,6 +2,8 @@
 
 * Workspace members, projects and repositories (the partitions): complete listings.
 * Branches: complete listing per repository (deleted branches are tombstoned).
+* A 404 of a repository's listing tombstones the repository only when the repository itself
+  answers 404 too (``PARTITION_CHECK``); otherwise the task completes with a note.
 * Commits: Bitbucket has no date filter; the listing is newest first, so a run reads down to the
   newest hash the previous run saw (``stop_at_seen``).
 * Pull requests in every state (OPEN, MERGED, DECLINED, SUPERSEDED must be asked for: the default
@@ -18,7 +20,7 @@ from typing import Any
 
 from connectors.bitbucket import normalize as n
 from connectors.http.pagination import NextUrlPaginator
-from connectors.streams import ParentSpec, StatusAction, StreamContext, StreamSpec
+from connectors.streams import ParentSpec, PartitionCheck, StatusAction, StreamContext, StreamSpec
 
 PAGELEN = 100
 PR_PAGELEN = 50
@@ -42,13 +44,20 @@ def _repo_where(ctx: StreamContext) -> dict[str, Any]:
     return {"repository_external_id": str(ctx.partition.values["external_id"])}
 
 
-def _repo_status(status: int, ctx: StreamContext) -> str | None:
-    """404 on a repository listing: the repository was deleted (or access to it removed)."""
-    return StatusAction.PARTITION_GONE
-
-
 def _child_gone(status: int, ctx: StreamContext) -> str | None:
-    return StatusAction.EMPTY
+    return StatusAction.EMPTY  # the pull request was deleted since it was listed
+
+
+# A 404 of a repository's listing is not proof the repository is gone: the runner asks the
+# repository itself first (GET /2.0/repositories/{workspace}/{repo_slug}).
+PARTITION_CHECK = PartitionCheck(
+    path="repositories/{partition_key}",  # the key is workspace/slug
+    what="repository",
+    hint=(
+        "a feature disabled for this repository, or a permission or scope the credential lacks (Bitbucket "
+        "answers 404 for what it will not show)"
+    ),
+)
 
 
 PR_PARENT = ParentSpec(
@@ -100,8 +109,6 @@ STREAMS: tuple[StreamSpec, ...] = (
         paginator=NextUrlPaginator,
         snapshot_entity="branch",
         snapshot_where=_repo_where,
-        allow_status=frozenset({404}),
-        on_status=_repo_status,
         entities=("branch",),
     ),
     StreamSpec(
@@ -113,8 +120,6 @@ STREAMS: tuple[StreamSpec, ...] = (
         paginator=NextUrlPaginator,
         cursor_field="hash",
         stop_at_seen=True,
-        allow_status=frozenset({404}),
-        on_status=_repo_status,
         entities=("commit",),
     ),
     StreamSpec(
@@ -125,8 +130,6 @@ STREAMS: tuple[StreamSpec, ...] = (
         params=_pulls,
         paginator=NextUrlPaginator,
         cursor_field="updated_on",
-        allow_status=frozenset({404}),
-        on_status=_repo_status,
         entities=("pull_request",),
     ),
     StreamSpec(

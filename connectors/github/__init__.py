@@ -9,7 +9,7 @@ from connectors.connector import Connector
 from connectors.github.check import check
 from connectors.github.classify import classify_github
 from connectors.github.options import HEADERS, GitHubOptions, GitHubSecrets, auth_for
-from connectors.github.streams import STREAMS
+from connectors.github.streams import PARTITION_CHECK, STREAMS
 from connectors.streams import Partition
 
 
@@ -35,6 +35,7 @@ CONNECTOR = Connector(
     discovery_stream="repositories",
     partition_entity="repository",
     partition_of=partition_of,
+    partition_check=PARTITION_CHECK,
     headers=HEADERS,
     classify=classify_github,
     check=check,

@@ -22,7 +22,7 @@ from typing import Any
 
 from connectors.github import normalize as n
 from connectors.http.pagination import LinkHeaderPaginator
-from connectors.streams import ParentSpec, StatusAction, StreamContext, StreamSpec
+from connectors.streams import ParentSpec, PartitionCheck, StatusAction, StreamContext, StreamSpec
 
 PER_PAGE = 100
 
@@ -53,11 +53,11 @@ def _pulls(ctx: StreamContext) -> dict[str, Any]:
 
 
 def _repo_status(status: int, ctx: StreamContext) -> str | None:
-    """A repository-level listing: 404 = the repository is gone (or no longer visible), 409 = it is
-    empty (no commits yet), 410 = the feature (issues) is disabled."""
-    if status == 404:
-        return StatusAction.PARTITION_GONE
-    return StatusAction.EMPTY
+    """A repository's listing: 409 = the repository is empty (no commits yet); 410 = the feature is
+    disabled (issues). A 404 says nothing certain about the repository (a disabled feature, an older
+    GitHub Enterprise Server, a permission the token lacks): the runner asks ``GET /repos/{owner}/{repo}``
+    (``PARTITION_CHECK``) before tombstoning it, as it does for a 410."""
+    return StatusAction.EMPTY if status == 409 else StatusAction.MISSING
 
 
 def _branches_where(ctx: StreamContext) -> dict[str, Any]:
@@ -65,7 +65,16 @@ def _branches_where(ctx: StreamContext) -> dict[str, Any]:
     return {"repository_external_id": str(ctx.partition.values["external_id"])}
 
 
-REPO_STATUSES = frozenset({404, 409, 410})
+REPO_STATUSES = frozenset({409, 410})
+PARTITION_CHECK = PartitionCheck(
+    path="repos/{partition_key}",  # the key is owner/repo; a renamed repository answers 301 -> 200
+    what="repository",
+    hint=(
+        "a feature disabled for this repository (issues, pull requests), an endpoint this GitHub Enterprise "
+        "Server version lacks, or a permission the token lacks (GitHub answers 404, not 403, for what a token "
+        "may not see)"
+    ),
+)
 PULL_REQUEST_PARENT = ParentSpec(
     entity="pull_request",
     fields=("number",),
@@ -79,7 +88,8 @@ STREAMS: tuple[StreamSpec, ...] = (
         path="orgs/{org}/repos",
         normalize=n.repository,
         # Recently updated first: a new, renamed or archived repository changes the first page (and
-        # its ETag); a deletion further down is caught by the 404 of the repository's own listings.
+        # its ETag); a deletion further down is caught when a listing of the repository answers 404
+        # and GET /repos/{owner}/{repo} answers 404 too (PARTITION_CHECK).
         params=lambda ctx: {"type": "all", "sort": "updated", "direction": "desc", "per_page": PER_PAGE},
         paginator=LinkHeaderPaginator,
         partitioned=False,

@@ -12,16 +12,19 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from connectors.errors import BugError, ConfigError, ConnectorError, ErrorKind, TransientError
+from connectors.errors import BugError, ConfigError, ConnectorError, ErrorKind, NotFoundError, TransientError
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What to do with a response: ``kind`` None means success (2xx or 304)."""
+    """What to do with a response: ``kind`` None means success (2xx or 304). ``not_found``: the
+    provider says the addressed resource does not exist or cannot be seen (raised as
+    :class:`NotFoundError`, a CONFIG error)."""
 
     kind: ErrorKind | None
     reason: str = ""
     retry_after: float | None = None
+    not_found: bool = False
 
     @property
     def ok(self) -> bool:
@@ -80,7 +83,9 @@ def classify_response(response: httpx.Response) -> Verdict:
     if status == 403:
         return Verdict(ErrorKind.CONFIG, "access denied (403): the token lacks a permission or scope for this resource")
     if status == 404:
-        return Verdict(ErrorKind.CONFIG, "not found (404): the resource does not exist or the token cannot see it")
+        return Verdict(
+            ErrorKind.CONFIG, "not found (404): the resource does not exist or the token cannot see it", not_found=True
+        )
     if status == 410:
         return Verdict(ErrorKind.BUG, "endpoint gone (410): the provider removed an API this connector uses")
     return Verdict(ErrorKind.BUG, f"unexpected HTTP {status}")
@@ -90,12 +95,14 @@ def raise_for_verdict(verdict: Verdict, response: httpx.Response, what: str) -> 
     if verdict.ok:
         return
     message = f"{what}: {verdict.reason}"
-    detail = _detail(response)
+    detail = provider_said(response)
     if detail:
         message = f"{message} — provider said: {detail}"
     exc: ConnectorError
     if verdict.kind is ErrorKind.TRANSIENT:
         exc = TransientError(message, status=response.status_code, retry_after=verdict.retry_after)
+    elif verdict.kind is ErrorKind.CONFIG and verdict.not_found:
+        exc = NotFoundError(message, status=response.status_code, said=detail)
     elif verdict.kind is ErrorKind.CONFIG:
         exc = ConfigError(message, status=response.status_code)
     else:
@@ -103,7 +110,8 @@ def raise_for_verdict(verdict: Verdict, response: httpx.Response, what: str) -> 
     raise exc
 
 
-def _detail(response: httpx.Response) -> str:
+def provider_said(response: httpx.Response) -> str:
+    """The provider's own words in an error body (its message), or the start of a non-JSON body."""
     try:
         body = response.json()
     except ValueError:
@@ -114,5 +122,7 @@ def _detail(response: httpx.Response) -> str:
                 value = body[key]
                 if isinstance(value, dict):
                     value = value.get("message", value)
+                if isinstance(value, list):  # Jira: "errorMessages": ["…", "…"]
+                    value = "; ".join(str(v) for v in value)
                 return str(value)[:300]
     return ""

@@ -9,7 +9,7 @@ from connectors.connector import Connector
 from connectors.jira.check import check
 from connectors.jira.classify import classify_jira
 from connectors.jira.options import HEADERS, JiraOptions, JiraSecrets, auth_for
-from connectors.jira.streams import STREAMS
+from connectors.jira.streams import PARTITION_CHECK, STREAMS
 from connectors.streams import Partition
 
 
@@ -31,6 +31,7 @@ CONNECTOR = Connector(
     discovery_stream="projects",
     partition_entity="project",
     partition_of=partition_of,
+    partition_check=PARTITION_CHECK,
     headers=HEADERS,
     classify=classify_jira,
     check=check,

@@ -28,7 +28,7 @@ from connectors.http.pagination import CursorPaginator, NextUrlPaginator
 from connectors.jira import normalize as n
 from connectors.jira.catalog import catalog_of, load_catalog
 from connectors.jira.paging import AGILE_PAGE, BoardSprintsPaginator, OffsetPaginator
-from connectors.streams import ParentSpec, Row, StatusAction, StreamContext, StreamSpec
+from connectors.streams import ParentSpec, PartitionCheck, Row, StatusAction, StreamContext, StreamSpec
 
 SEARCH_PAGE = 100  # search/jql returns at most 100 issues with fields (5000 with ids only)
 ID_PAGE = 5000
@@ -124,6 +124,18 @@ def _open_sprint_of_project(parent: Mapping[str, Any], ctx: StreamContext) -> bo
 
 def _child_gone(status: int, ctx: StreamContext) -> str | None:
     return StatusAction.EMPTY  # the issue (or sprint) was deleted since it was listed
+
+
+# A 404 of a project's listing (versions, boards, sprints) is not proof the project is gone: the
+# runner asks GET /rest/api/3/project/{key} first (404 there: deleted, or no longer browsable).
+PARTITION_CHECK = PartitionCheck(
+    path="rest/api/3/project/{partition_key}",
+    what="project",
+    hint=(
+        "Jira Software (boards, sprints) not available on this site, or a permission the account lacks in this "
+        "project (Jira answers 404 for what it will not show)"
+    ),
+)
 
 
 def _issue_parent(flag: str) -> ParentSpec:

@@ -6,8 +6,9 @@ for every provider alike:
 
 * per-request latency (``latency_ms``);
 * fault injection, settable at runtime through ``POST /__faults``: a 5xx rate, a burst of
-  429s, provider-specific secondary limits, malformed JSON, a revoked token, and paths that
-  always fail (to break one partition);
+  429s, provider-specific secondary limits, malformed JSON, a revoked token, paths that
+  always fail (to break one partition) and paths the provider answers "not found" (one
+  sub-listing of a partition, or the partition itself);
 * a request log (``GET /__requests``) and ``GET /__truth``; ``POST /__reset`` clears the log.
 
 Sandboxes serve demos, tests and benchmarks; connectors never rely on anything only a
@@ -41,6 +42,8 @@ class Faults:
     malformed: int = 0  # the next N get a truncated JSON body
     revoked: bool = False  # every API request gets the provider's "bad credentials"
     fail_paths: list[str] = field(default_factory=list)  # substrings of paths that always 500
+    # substrings of "path?query" answered with the provider's "not found" (404; Slack: channel_not_found)
+    missing_paths: list[str] = field(default_factory=list)
     retry_after_s: float = 1.0
 
 
@@ -77,7 +80,7 @@ class Sandbox:
 
     def error_response(self, kind: str, request: Request) -> Response:
         """The provider's own body and headers for an injected fault."""
-        status = {"server": 502, "rate": 429, "secondary": 429, "revoked": 401}[kind]
+        status = {"server": 502, "rate": 429, "secondary": 429, "revoked": 401, "missing": 404}[kind]
         headers = {"Retry-After": str(int(self.faults.retry_after_s))} if kind in ("rate", "secondary") else {}
         return JSONResponse({"message": kind}, status_code=status, headers=headers)
 
@@ -124,6 +127,9 @@ class Sandbox:
                 return self.error_response("revoked", request)
             if any(p in request.url.path for p in f.fail_paths):
                 return self.error_response("server", request)
+            target = f"{request.url.path}?{request.url.query}"
+            if any(p in target for p in f.missing_paths):
+                return self.error_response("missing", request)
             if f.burst_429 > 0:
                 f.burst_429 -= 1
                 return self.error_response("rate", request)

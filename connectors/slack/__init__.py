@@ -19,7 +19,7 @@ from connectors.http.client import HttpClient
 from connectors.http.ratelimit import Pace
 from connectors.slack.classify import classify_slack
 from connectors.slack.options import SlackOptions, SlackSecrets
-from connectors.slack.streams import STREAMS
+from connectors.slack.streams import PARTITION_CHECK, STREAMS
 from connectors.streams import Partition
 
 # Bot token scopes the streams need (channels:* for public, groups:* for private channels).
@@ -94,6 +94,7 @@ CONNECTOR = Connector(
     discovery_stream="conversations",
     partition_entity="channel",
     partition_of=partition_of,
+    partition_check=PARTITION_CHECK,
     classify=classify_slack,
     check=check,
     max_in_flight=4,

@@ -6,6 +6,8 @@ Slack reports most errors as HTTP 200 with ``{"ok": false, "error": "<code>"}``:
   ``token_revoked``, ``token_expired``…) -> CONFIG: reconnect with a new token;
 * the token may not read one channel (``not_in_channel``, ``channel_not_found``,
   ``missing_scope`` naming the scope ``needed``) -> CONFIG for that channel's task only;
+  ``channel_not_found`` is a "not found": on a channel's history the runner asks
+  ``conversations.info`` whether the channel itself is gone (then it is tombstoned);
 * ``ratelimited`` (HTTP 429 with ``Retry-After``), ``internal_error``, ``service_unavailable``
   -> TRANSIENT;
 * ``thread_not_found`` (a thread deleted between reading history and its replies) -> OK with
@@ -83,6 +85,7 @@ def classify_slack(response: httpx.Response) -> Verdict:
             ErrorKind.CONFIG,
             f"Slack cannot find {_channel(response)} for this token: it was deleted, or it is private and the "
             "app was never invited; invite the app or remove the channel from the `channels` option",
+            not_found=True,
         )
     if error == "missing_scope":
         needed = body.get("needed") or "a scope"

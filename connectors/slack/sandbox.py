@@ -91,6 +91,8 @@ class SlackSandbox(Sandbox):
     def error_response(self, kind: str, request: Request) -> Response:
         if kind == "revoked":
             return self._error("token_revoked")
+        if kind == "missing":
+            return self._error("channel_not_found")
         if kind in ("rate", "secondary"):
             retry = max(0, int(self.faults.retry_after_s))
             return JSONResponse({"ok": False, "error": "ratelimited"}, 429, headers={"Retry-After": str(retry)})
@@ -202,7 +204,9 @@ class SlackSandbox(Sandbox):
 
     def _info(self, params: Mapping[str, str]) -> Response:
         data = self.workspace.channel(params.get("channel", ""))
-        return self._ok({"channel": data.info}) if data else self._error("channel_not_found")
+        if data is None or (data.info["is_private"] and not data.info["is_member"]):
+            return self._error("channel_not_found")  # as Slack: a private channel is hidden from non-members
+        return self._ok({"channel": data.info})
 
     def _history(self, params: Mapping[str, str]) -> Response:
         data = self._channel(params)

@@ -31,7 +31,7 @@ from connectors.http.pagination import CursorPaginator
 from connectors.http.ratelimit import Pace
 from connectors.slack import normalize as n
 from connectors.slack.options import SlackOptions
-from connectors.streams import ParentSpec, StreamContext, StreamSpec
+from connectors.streams import ParentSpec, PartitionCheck, StreamContext, StreamSpec
 
 TIER_2 = Pace(20, 60.0)
 TIER_3 = Pace(50, 60.0)
@@ -68,6 +68,26 @@ def oldest(ctx: StreamContext) -> str | None:
         return None
     start = max(0.0, float(last) - options(ctx).reread_days * 86400)
     return f"{start:.6f}"
+
+
+def info_params(ctx: StreamContext) -> dict[str, Any]:
+    return {"channel": ctx.partition.key if ctx.partition else None}
+
+
+# ``channel_not_found`` on a channel's history is not proof the channel is gone: the runner asks
+# ``conversations.info`` first (``channel_not_found`` there too: deleted, or private and the app
+# is no longer in it).
+PARTITION_CHECK = PartitionCheck(
+    path="conversations.info",
+    params=info_params,
+    what="channel",
+    hint=(
+        "the app may see the channel but not read its history: check its history scopes (channels:history, "
+        "groups:history) and that it is still a member"
+    ),
+    bucket="conversations.info",
+    pace=TIER_3,
+)
 
 
 def history_params(ctx: StreamContext) -> dict[str, Any]:

@@ -49,6 +49,12 @@ RATE_429 = "Rate limit for this resource has been exceeded"
 _Q = re.compile(r'^\s*updated_on\s*(>=|>)\s*"?([^"]+?)"?\s*$')
 
 
+NOT_FOUND_REPO = (  # what api.bitbucket.org answers for a repository it will not show
+    "The requested repository either does not exist or you do not have access. If you believe this repository "
+    "exists and you have access, make sure you're authenticated."
+)
+
+
 def error(status: int, message: str, detail: str | None = None) -> JSONResponse:
     body: dict[str, Any] = {"type": "error", "error": {"message": message}}
     if detail:
@@ -90,6 +96,8 @@ class BitbucketSandbox(Sandbox):
             return PlainTextResponse(RATE_429, 429, headers={"X-RateLimit-Resource": "api"})
         if kind == "revoked":
             return self._unauthorized(request)
+        if kind == "missing":
+            return error(404, NOT_FOUND_REPO)
         return error(500, "Something went wrong", "An internal error occurred; please retry.")
 
     def _unauthorized(self, request: Request) -> Response:
@@ -106,6 +114,7 @@ class BitbucketSandbox(Sandbox):
             ("/repositories/{ws}", self._repositories),
             ("/workspaces/{ws}/members", self._members),
             ("/workspaces/{ws}/projects", self._projects),
+            (repo, self._repository),
             (repo + "/refs/branches", self._branches),
             (repo + "/commits", self._commits),
             (repo + "/pullrequests", self._pulls),
@@ -277,6 +286,9 @@ class BitbucketSandbox(Sandbox):
         base = self._base(request)
         repos = sorted(self.world.repos.values(), key=lambda r: r.slug)
         return self._paged(request, repos, lambda r: self._repo_json(base, r))
+
+    def _repository(self, request: Request) -> Response:
+        return JSONResponse(self._repo_json(self._base(request), self.world.repos[request.path_params["slug"]]))
 
     def _members(self, request: Request) -> Response:
         ws = {"type": "workspace", "slug": self.world.workspace, "uuid": self.world.workspace_uuid}

@@ -138,6 +138,8 @@ class GitHubSandbox(Sandbox):
             return JSONResponse(body, 429, headers={**rate, **retry})
         if kind == "revoked":
             return JSONResponse(p.error("Bad credentials", status=401), 401)
+        if kind == "missing":
+            return JSONResponse(p.error("Not Found", status=404), 404, headers=rate)
         return JSONResponse({"message": "Server Error"}, 502)
 
     # -- mutations ----------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ REMOVED = {
     "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046",
 }
 NOT_FOUND_ISSUE = "Issue does not exist or you do not have permission to see it."
+NOT_FOUND_PROJECT = "No project could be found with key or id '{ref}'."
 
 
 def errors(status: int, *messages: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -89,6 +90,8 @@ class JiraSandbox(Sandbox):
         if kind == "revoked":
             return errors(401, "Client must be authenticated to access this resource.",
                           headers={"WWW-Authenticate": 'Basic realm="protected-area"'})  # fmt: skip
+        if kind == "missing":
+            return errors(404, "The requested resource does not exist or you do not have permission to see it.")
         return errors(503, "The service is temporarily unavailable.", headers={"Retry-After": "0"})
 
     def routes(self) -> list[BaseRoute]:
@@ -105,6 +108,7 @@ class JiraSandbox(Sandbox):
             Route(api + "/issue/{ref}", self._guard(self._issue)),
             Route(api + "/project/search", self._guard(self._projects)),
             Route(api + "/project/{ref}/versions", self._guard(self._versions)),
+            Route(api + "/project/{ref}", self._guard(self._project)),
             Route(api + "/users/search", self._guard(self._users)),
             Route(api + "/field", self._guard(lambda req: JSONResponse(r.fields_list()))),
             Route(api + "/status", self._guard(lambda req: JSONResponse(r.statuses(self._base(req))))),
@@ -319,6 +323,13 @@ class JiraSandbox(Sandbox):
         if not last:
             out["nextPage"] = str(request.url.include_query_params(startAt=start + size))
         return JSONResponse(out)
+
+    def _project(self, request: Request) -> Response:
+        ref = request.path_params["ref"]
+        proj = self.world.project(ref)
+        if proj is None or proj.id in self.world.forbidden:  # Jira: not found *or* not browsable
+            return errors(404, NOT_FOUND_PROJECT.format(ref=ref))
+        return JSONResponse(r.project(self._base(request), proj))
 
     def _versions(self, request: Request) -> Response:
         proj = self.world.project(request.path_params["ref"])
