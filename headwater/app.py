@@ -13,8 +13,16 @@ from pydantic import SecretStr
 from connectors.http.client import RetryPolicy
 from headwater.settings import Settings
 from pipelines.worker import WorkerConfig
+from pipelines.worker_settings import WorkerSettings
 from storage import Database, is_current, upgrade
-from tenancy import Vault, load_or_create_key
+from tenancy import Vault, load_key, load_or_create_key
+
+NO_WORKER_KEY = (
+    "the worker has no secret key: set HEADWATER_SECRET_KEY (or HEADWATER_HOME with the key file) on the Dask workers"
+)
+NO_WORKER_DB_PASSWORD = (
+    "the worker has no password for the database: set HEADWATER_DATABASE_URL (with the password) on the Dask workers"
+)
 
 
 @dataclass
@@ -44,6 +52,8 @@ def secret_key(settings: Settings) -> SecretStr:
 
 
 def worker_config(app: App, *, max_in_flight: int | None = None) -> WorkerConfig:
+    """The config every task carries. The key (and the database password) serve runners in this
+    process only; a Dask worker process reads its own through :func:`worker_settings`."""
     return WorkerConfig(
         database_url=app.settings.resolved_database_url,
         secret_key=secret_key(app.settings),
@@ -51,4 +61,20 @@ def worker_config(app: App, *, max_in_flight: int | None = None) -> WorkerConfig
         max_in_flight=max_in_flight,
         process_setup="headwater.logs:ensure_logging",
         retry=RetryPolicy(attempts=app.settings.http_retry_attempts, backoff_max_s=app.settings.http_backoff_max_s),
+        settings_source="headwater.app:worker_settings",
+    )
+
+
+def worker_settings() -> WorkerSettings:
+    """In a Dask worker process: the key and database URL of *its* settings, HEADWATER_SECRET_KEY
+    or the key file in HEADWATER_HOME (a local cluster's workers inherit the environment and the
+    working directory, so they find the same ones). Never creates a key: a new one could decrypt
+    none of the stored secrets."""
+    settings = Settings()
+    key = settings.secret_key if settings.secret_key is not None else load_key(settings.home)
+    return WorkerSettings(
+        secret_key=key,
+        database_url=settings.database_url,
+        missing_key=NO_WORKER_KEY,
+        missing_password=NO_WORKER_DB_PASSWORD,
     )

@@ -16,6 +16,7 @@ import os
 import socket
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ from connectors.store import TaskStore
 from connectors.streams import Partition
 from pipelines.logcontext import log_context
 from pipelines.state import transition_task
+from pipelines.worker_settings import secret_key, with_own_password, without_password
 from storage import Database
 from storage.models import TERMINAL_STATES, Source, State, TaskRun, Tenant
 from tenancy import Vault, runtime_for
@@ -39,34 +41,68 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    """What a worker needs to reach the database; picklable, secrets hidden from repr."""
+    """What a worker needs to reach the database. It travels in every Dask task, so it carries
+    no key material: ``secret_key`` and the password of ``database_url`` stay in the process that
+    built it (in-process runners use them) and are left out when it is pickled; a worker process
+    that unpickles it reads its own from ``settings_source`` (``pipelines.worker_settings``)."""
 
     database_url: str
-    secret_key: SecretStr
+    secret_key: SecretStr | None = None  # this process only: never pickled
     redis_url: str | None = None
     max_in_flight: int | None = None  # per task; 1 forces one request at a time (serial baseline)
     # "module:function" called once per worker process (the composition root's logging set-up):
     # Dask worker processes run tasks without going through a CLI entry point.
     process_setup: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # "module:function" returning this process's own WorkerSettings (key, database URL): how a
+    # worker finds what the task message does not carry. Named by the composition root.
+    settings_source: str | None = None
+    password_left_out: bool = False  # set when pickled: database_url lost its password
+
+    def __getstate__(self) -> dict[str, Any]:
+        url, left_out = without_password(self.database_url)
+        return {
+            **self.__dict__,
+            "secret_key": None,
+            "database_url": url,
+            "password_left_out": self.password_left_out or left_out,
+        }
+
+    def __copy__(self) -> WorkerConfig:  # immutable: a copy keeps the in-process key
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> WorkerConfig:
+        return self
 
 
 @dataclass
 class WorkerResources:
     db: Database
-    vault: Vault
     budget: RateBudget | None
     redis_url: str | None
+    key: Callable[[], SecretStr] = field(repr=False)
+    _vault: Vault | None = field(default=None, init=False, repr=False)
+
+    @property
+    def vault(self) -> Vault:
+        """Built when a task first needs it, so a worker without a key fails that task (CONFIG,
+        with what to set) instead of crashing it; tried again by the next task until it works."""
+        if self._vault is None:
+            self._vault = Vault(self.key())
+        return self._vault
 
 
 @functools.lru_cache(maxsize=8)
 def resources(cfg: WorkerConfig) -> WorkerResources:
-    """Per-process resources for one configuration (connection pool, vault, rate budget)."""
+    """Per-process resources for one configuration (connection pool, vault, rate budget). The key
+    and a database password left out of the task come from this process's own settings."""
     if cfg.process_setup:
         module, _, func = cfg.process_setup.partition(":")
         getattr(importlib.import_module(module), func)()
     budget: RateBudget | None = None if cfg.redis_url else InMemoryRateBudget()
-    return WorkerResources(Database(cfg.database_url), Vault(cfg.secret_key), budget, cfg.redis_url)
+    url = with_own_password(cfg.database_url, cfg.settings_source) if cfg.password_left_out else cfg.database_url
+    key = functools.partial(secret_key, cfg.secret_key, cfg.settings_source)
+    return WorkerResources(Database(url), budget, cfg.redis_url, key)
 
 
 def _budget(res: WorkerResources) -> tuple[RateBudget, Any]:

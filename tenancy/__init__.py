@@ -13,7 +13,7 @@ from tenancy.service import (
     source_view,
 )
 from tenancy.tokens import create_token, tenant_for_token
-from tenancy.vault import Vault, VaultError, load_or_create_key
+from tenancy.vault import Vault, VaultError, load_key, load_or_create_key
 
 __all__ = [
     "TenancyError",
@@ -26,6 +26,7 @@ __all__ = [
     "get_tenant",
     "list_sources",
     "list_tenants",
+    "load_key",
     "load_or_create_key",
     "remove_source",
     "runtime_for",

@@ -17,11 +17,20 @@ class VaultError(RuntimeError):
     pass
 
 
-def load_or_create_key(home: Path) -> SecretStr:
-    """The Fernet key from ``HOME/secret.key``, created with mode 0600 on first use."""
+def load_key(home: Path) -> SecretStr | None:
+    """The Fernet key from ``HOME/secret.key``, or None when there is no such file."""
     path = home / KEY_FILE
     if path.exists():
         return SecretStr(path.read_text().strip())
+    return None
+
+
+def load_or_create_key(home: Path) -> SecretStr:
+    """The Fernet key from ``HOME/secret.key``, created with mode 0600 on first use."""
+    path = home / KEY_FILE
+    existing = load_key(home)
+    if existing is not None:
+        return existing
     home.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key().decode()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+import traceback
 from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
 from headwater.cli.context import app_context
 from headwater.cli.demo import demo_command
-from headwater.cli.output import JsonOpt, show
+from headwater.cli.output import JsonOpt, debug_enabled, error_line, set_debug, show
 from headwater.cli.runs import refresh_command, run_app, runs_command
 from headwater.cli.services import register as register_services
 from headwater.cli.tenants import records_command, source_app, tenant_app
+from headwater.errors import describe
 
 app = typer.Typer(
     name="headwater",
@@ -39,8 +42,11 @@ def _version_cb(value: bool) -> None:
 @app.callback()
 def root(
     _v: bool = typer.Option(False, "--version", callback=_version_cb, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(
+        False, "--debug", envvar="HEADWATER_DEBUG", help="Print the traceback of an error (also HEADWATER_DEBUG=1)."
+    ),
 ) -> None:
-    pass
+    set_debug(debug)
 
 
 @db_app.command("upgrade")
@@ -65,4 +71,19 @@ register_services(app)
 
 
 def main() -> None:
-    app()
+    """The `headwater` program. The last line of defence: any error a command did not turn into
+    its own one-line failure (the database, broker or Dask down, a missing driver, a bug) is
+    described in one line on stderr, exit code 1; --debug prints its traceback first. Exits
+    (typer.Exit, SystemExit) and Ctrl-C pass through unchanged."""
+    set_debug(False)
+    try:
+        app()
+    except (SystemExit, KeyboardInterrupt, typer.Exit):  # exits and Ctrl-C are not errors to describe
+        raise
+    except Exception as exc:
+        if debug_enabled():
+            traceback.print_exc(file=sys.stderr)
+            sys.stderr.write(error_line(describe(exc)))
+        else:
+            sys.stderr.write(error_line(f"{describe(exc)} (run with --debug for the traceback)"))
+        sys.exit(1)

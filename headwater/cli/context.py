@@ -1,4 +1,7 @@
-"""Building the App for a CLI command, and turning known errors into one-line failures."""
+"""Building the App for a CLI command, and turning known errors into one-line failures.
+
+Infrastructure errors (database, broker, Dask unreachable; a driver not installed) are left to
+``headwater.cli.main``, which describes any error in one line (``headwater.errors.describe``)."""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import contextlib
 from collections.abc import Iterator
 
 import pydantic
-from sqlalchemy.exc import OperationalError
 
 from headwater.app import App
 from headwater.cli.output import fail
@@ -26,8 +28,6 @@ def app_context(*, migrate: bool = True) -> Iterator[App]:
         app = App.create(settings, migrate=migrate)
     except VaultError as exc:
         fail(str(exc))
-    except OperationalError as exc:
-        fail(f"cannot open the database ({type(exc.orig).__name__}); check HEADWATER_DATABASE_URL")
     try:
         yield app
     except (TenancyError, VaultError, LookupError) as exc:

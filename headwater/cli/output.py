@@ -1,13 +1,16 @@
 """Output conventions of the CLI (ARCHITECTURE.md §4).
 
 With ``--json`` a command prints exactly one JSON document on stdout. Failures exit non-zero
-with one line on stderr that says what to fix.
+with one line on stderr that says what to fix; with ``--debug`` (or ``HEADWATER_DEBUG=1``) the
+traceback of the error comes first.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -22,9 +25,26 @@ def emit_json(doc: Any) -> None:
     sys.stdout.write(json.dumps(doc, default=str, indent=None) + "\n")
 
 
+_debug = {"on": False}  # set by the root callback (`headwater --debug …`) for this invocation
+
+
+def set_debug(on: bool) -> None:
+    _debug["on"] = on
+
+
+def debug_enabled() -> bool:
+    return _debug["on"] or os.environ.get("HEADWATER_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def error_line(message: str) -> str:
+    return "error: " + " ".join(str(message).split()) + "\n"
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    line = " ".join(str(message).split())
-    sys.stderr.write(f"error: {line}\n")
+    """One line on stderr (after the traceback of the error being handled, with --debug); exit."""
+    if debug_enabled() and sys.exc_info()[1] is not None:
+        traceback.print_exc(file=sys.stderr)
+    sys.stderr.write(error_line(message))
     raise typer.Exit(code)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,19 @@ KEY = SecretStr(Fernet.generate_key().decode())
 
 @pytest.fixture(scope="package")
 def dask_client() -> Iterator[Any]:
-    client = connect(None, workers=2, threads=4)
-    yield client
-    close(client)
+    # Tasks carry no key: worker processes read theirs from the environment they inherit, also
+    # when the nanny restarts one (so it stays set while the cluster lives).
+    before = os.environ.get("HEADWATER_SECRET_KEY")
+    os.environ["HEADWATER_SECRET_KEY"] = KEY.get_secret_value()
+    try:
+        client = connect(None, workers=2, threads=4)
+        yield client
+        close(client)
+    finally:
+        if before is None:
+            del os.environ["HEADWATER_SECRET_KEY"]
+        else:
+            os.environ["HEADWATER_SECRET_KEY"] = before
 
 
 def make_app(home: Path, **overrides: Any) -> App:
