@@ -9,6 +9,7 @@ then records RETRYING -> RUNNING and finishes) or the driver marks it CRASHED.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib
 import logging
@@ -16,9 +17,9 @@ import os
 import socket
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import SecretStr
 from sqlalchemy import select, update
@@ -37,6 +38,7 @@ from storage.models import TERMINAL_STATES, Source, State, TaskRun, Tenant
 from tenancy import Vault, runtime_for
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -172,8 +174,14 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
         rt = runtime_for(source, res.vault)
         partition = load_partition(task.partition, rt, db)
         http_stats, stream_result = asyncio.run(
-            _run(rt, db, res, cfg, task.stream, partition, full, task.run_id, task_run_id)
+            until_cancelled(
+                _run(rt, db, res, cfg, task.stream, partition, full, task.run_id, task_run_id),
+                lambda: _cancelled(db, task_run_id),
+            )
         )
+    except TaskCancelled:
+        log.info("task %s stopped: its run was cancelled", task_run_id)
+        return {"task_id": task_run_id, "state": "CANCELLED"}
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
@@ -210,6 +218,34 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
         if task.partition is None and source.credentials_status != "valid":
             s.execute(update(Source).where(Source.id == task.source_id).values(credentials_status="valid"))
     return {"task_id": task_run_id, "state": "COMPLETED", "records_loaded": stream_result.records_loaded}
+
+
+class TaskCancelled(Exception):
+    """The task was cancelled (with its run) while it ran."""
+
+
+CANCEL_POLL_S = 1.0
+
+
+def _cancelled(db: Database, task_run_id: int) -> bool:
+    with db.read() as s:
+        return s.execute(select(TaskRun.state).where(TaskRun.id == task_run_id)).scalar() == State.CANCELLED
+
+
+async def until_cancelled(coro: Awaitable[T], cancelled: Callable[[], bool], every: float = CANCEL_POLL_S) -> T:
+    """Await ``coro`` while checking ``cancelled()`` (in a thread) every ``every`` seconds; once
+    it says so, the coroutine is cancelled at its next await (its next request or page: a batch
+    being committed is committed whole, with its cursor) and TaskCancelled is raised."""
+    task = asyncio.ensure_future(coro)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=every)
+        if done:
+            return task.result()
+        if await asyncio.to_thread(cancelled):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise TaskCancelled()
 
 
 async def _run(

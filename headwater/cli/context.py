@@ -14,6 +14,7 @@ from headwater.app import App
 from headwater.cli.output import fail
 from headwater.logs import configure_logging
 from headwater.settings import Settings
+from pipelines.service import RunRefused
 from tenancy import TenancyError, VaultError
 
 
@@ -30,7 +31,7 @@ def app_context(*, migrate: bool = True) -> Iterator[App]:
         fail(str(exc))
     try:
         yield app
-    except (TenancyError, VaultError, LookupError) as exc:
+    except (TenancyError, VaultError, LookupError, RunRefused) as exc:
         fail(str(exc.args[0]) if exc.args else str(exc))
     finally:
         app.close()

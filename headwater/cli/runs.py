@@ -132,6 +132,8 @@ def _follow(app: App, accepted: Accepted, *, inline: bool, serial: bool, as_json
                     RunService(app).wait(run_id, on_poll=interrupt.check)
             except Interrupted:
                 pass
+            except DispatchError as exc:  # its driver stopped beating: say so, do not wait forever
+                fail(str(exc))
         if interrupt.pressed:
             interrupt.report()
     with app.db.session() as s:

@@ -21,12 +21,11 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.sandbox import RunningServer, Sandbox
-from headwater.dispatch import LocalDispatcher
 from headwater.api.routes import api_router
 from headwater.app import App
 from headwater.cli.sandboxes import source_settings, start
 from headwater.dashboard import dashboard_router
-from headwater.dispatch import wait_for
+from headwater.dispatch import LocalDispatcher, RunService
 from headwater.metrics import metrics_router
 from headwater.queue import RunExecutor
 from headwater.settings import Settings
@@ -123,7 +122,7 @@ def test_failed_run_traceback_then_retry_completes(
     accepted = httpx.post(f"{server}/api/tenants/acme/refresh", headers={"Authorization": f"Bearer {ADMIN}"})
     assert accepted.status_code == 202
     run_id = accepted.json()["run_id"]
-    assert wait_for(app, run_id, poll_s=0.2) == "FAILED"
+    assert RunService(app).wait(run_id, poll_s=0.2) == "FAILED"
     with app.db.session() as s:
         run = s.get(Run, run_id)
         assert run is not None
@@ -176,3 +175,32 @@ def test_failed_run_traceback_then_retry_completes(
     page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
     page.goto(f"{server}/runs/{run.id}")
     assert f"#{retry_id}" in page.locator(".alert-info").inner_text()
+
+
+def test_cancel_a_running_run_from_its_page(app: App, server: str, browser: Any) -> None:
+    sandbox, sandbox_server = start("github", seed=5, repos=3, latency_ms=300)
+    try:
+        options, secrets = source_settings(sandbox, sandbox_server.url)
+        with app.db.session() as s:
+            tenant = add_tenant(s, "acme", "Acme Corp")
+            add_source(s, app.vault, tenant, "github", options, secrets)
+        accepted = httpx.post(f"{server}/api/tenants/acme/refresh", headers={"Authorization": f"Bearer {ADMIN}"})
+        run_id = accepted.json()["run_id"]
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(30_000)
+        page.goto(f"{server}/login?next=/runs/{run_id}")
+        page.fill("#token", ADMIN)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server}/runs/{run_id}")
+        page.wait_for_selector(".pagehead .state-running")
+        page.click("button[data-action=cancel]")
+        page.wait_for_selector(".pagehead .state-cancelled", timeout=15_000)
+        assert "cancelled by api:admin" in page.locator(".alert-error").inner_text()
+        assert page.locator("button[data-action=cancel]").count() == 0
+        assert page.locator("button[data-action=retry]").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "dashboard-cancelled.png"), full_page=True)
+        with app.db.session() as s:
+            states = set(s.execute(select(TaskRun.state).where(TaskRun.run_id == run_id)).scalars())
+        assert states <= {"COMPLETED", "CANCELLED"} and "CANCELLED" in states
+    finally:
+        sandbox_server.stop()

@@ -8,6 +8,8 @@ and a retry through the API completes it). The data then matches the sandbox's t
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -158,4 +160,63 @@ def test_refresh_runs_on_the_queue_and_survives_a_killed_worker(deployment: Depl
         assert len({t["key"] for t in doc["tasks"]}) == len(doc["tasks"])  # no task created twice
         runs = c.get("/api/tenants/acme/runs").json()
         assert all(r["state"] in TERMINAL for r in runs), runs
+    assert loaded_counts(dep.db, source_id, list(truth)) == truth
+
+
+def test_ctrl_c_and_cancel_stop_runs_on_the_queue_and_lose_nothing(deployment: Deployment) -> None:
+    """`refresh --wait` with a broker: the run is driven by the Celery worker, its tasks run on the
+    Dask worker process. Ctrl-C on the waiting command cancels it there; so does the API."""
+    dep = deployment
+    truth = dep.sandbox.truth()["counts"]
+    options, secrets = source_settings(dep.sandbox, dep.server.url)
+    with dep.client() as c:
+        assert c.post("/api/tenants", json={"slug": "acme"}).status_code == 201
+        body = {"kind": "github", "options": options, "secrets": secrets, "backfill": False}
+        source_id = c.post("/api/tenants/acme/sources", json=body).json()["source"]["id"]
+
+        def running_midway() -> int | None:
+            runs = c.get("/api/tenants/acme/runs").json()
+            if not runs:
+                return None
+            d = c.get(f"/api/runs/{runs[0]['id']}").json()
+            states = [t["state"] for t in d["tasks"]]
+            return (
+                d["id"] if d["state"] == "RUNNING" and "RUNNING" in states and states.count("COMPLETED") >= 1 else None
+            )
+
+        def settled(run_id: int) -> bool:
+            d = c.get(f"/api/runs/{run_id}").json()
+            return d["state"] == "CANCELLED" and all(t["state"] in TERMINAL for t in d["tasks"])
+
+        # Ctrl-C on the waiting command.
+        waiting = subprocess.Popen(
+            [str(BIN / "headwater"), "refresh", "acme", "--wait", "--json"],
+            env=dep.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            wait_until(lambda: running_midway() is not None, 60, "a running run", dep.procs)
+            run_id = running_midway() or 0
+            os.killpg(waiting.pid, signal.SIGINT)
+            wait_until(lambda: settled(run_id), 10, "the run to be cancelled", dep.procs)
+            _out, err = waiting.communicate(timeout=15)
+        finally:
+            if waiting.poll() is None:
+                os.killpg(waiting.pid, signal.SIGKILL)
+        assert waiting.returncode == 130, err
+        lines = [x for x in err.splitlines() if x.strip()]
+        assert len(lines) <= 2 and f"run {run_id} is CANCELLED" in lines[-1], err
+
+        # Cancel through the API while the worker drives the run.
+        again = c.post("/api/tenants/acme/refresh").json()["run_id"]
+        wait_until(lambda: running_midway() == again, 60, "the second run to be midway", dep.procs)
+        assert c.post(f"/api/runs/{again}/cancel", json={"reason": "operator"}).status_code == 200
+        wait_until(lambda: settled(again), 10, "the second run to be cancelled", dep.procs)
+
+        # The worker is free again, and the next refresh loads exactly the truth.
+        last = c.post("/api/tenants/acme/refresh").json()["run_id"]
+        assert wait_run(dep, c, last, timeout=60)["state"] == "COMPLETED", dep.diagnostics()
     assert loaded_counts(dep.db, source_id, list(truth)) == truth

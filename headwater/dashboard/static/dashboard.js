@@ -22,7 +22,11 @@
     return "request failed (HTTP " + status + ")";
   }
 
-  function post(url, button, busyLabel) {
+  function queued(body) {
+    return body.coalesced ? "Joined run #" + body.run_id + " already queued" : "Run #" + body.run_id + " queued";
+  }
+
+  function post(url, button, busyLabel, said) {
     var label = button.textContent;
     button.disabled = true;
     button.textContent = busyLabel;
@@ -35,7 +39,7 @@
       })
       .then(function (body) {
         var runId = body.run_id || body.id;
-        toast(body.coalesced ? "Joined run #" + runId + " already queued" : "Run #" + runId + " queued");
+        toast((said || queued)(body));
         if (runId) window.location.assign("/runs/" + runId);
       })
       .catch(function (err) {
@@ -65,6 +69,10 @@
         post("/api/tenants/" + encodeURIComponent(button.dataset.tenant) + "/refresh", button, "Queuing…");
       } else if (button.dataset.action === "retry") {
         post("/api/runs/" + encodeURIComponent(button.dataset.run) + "/retry", button, "Retrying…");
+      } else if (button.dataset.action === "cancel") {
+        post("/api/runs/" + encodeURIComponent(button.dataset.run) + "/cancel", button, "Cancelling…", function (body) {
+          return "Run #" + body.id + " cancelled";
+        });
       }
       return;
     }
