@@ -215,8 +215,8 @@ def cancel_run(session: Session, run: Run, *, by: str, reason: str | None = None
     already running on a worker stops at its next request or page. Committed batches and
     cursors stay, so the next refresh resumes where this one stopped. False when the run was
     already finished."""
-    if State(run.state) in TERMINAL_STATES:
-        return False
+    if State(run.state) in TERMINAL_STATES or close_if_all_completed(session, run):
+        return False  # finished (a cancel arriving after the last task completed changes nothing)
     why = f"cancelled by {by}" + (f": {reason}" if reason else "")
     finish_unfinished_tasks(session, run.id, State.CANCELLED, why)
     return set_run_state(session, run, State.CANCELLED, why[:4000])

@@ -156,6 +156,15 @@ def test_cancel_ends_unfinished_tasks_and_says_who_asked(hw: App) -> None:
         assert history[-1] == "CANCELLED"
 
 
+def test_a_cancel_after_the_last_task_completed_leaves_the_run_completed(hw: App) -> None:
+    run_id = running_run(hw, tenant(hw), [State.COMPLETED, State.COMPLETED], planned=True)
+    with hw.db.session() as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        assert not cancel_run(s, run, by="cli (Ctrl-C)")
+        assert run.state == State.COMPLETED
+
+
 def test_a_running_task_stops_at_its_next_await_once_cancelled() -> None:
     steps: list[int] = []
     flag = {"cancelled": False}
