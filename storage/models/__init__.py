@@ -30,6 +30,7 @@ from storage.models.runs import (
     TaskRunState,
     Trigger,
 )
+from storage.models.tasklog import TaskLog
 from storage.models.tenancy import ApiToken, Source, Tenant
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "Sprint",
     "State",
     "TaskRun",
+    "TaskLog",
     "TaskRunState",
     "Tenant",
     "Trigger",

@@ -18,6 +18,7 @@ class Tenant(Base):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(255))
     refresh_interval_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    refresh_cron: Mapped[str | None] = mapped_column(String(128), nullable=True)  # beside (or instead of) the interval
     alert_webhook_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
