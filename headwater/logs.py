@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipelines.logcontext import current_context, log_context
+from pipelines.tasklogs import install as install_task_logs
+from pipelines.tasklogs import installed as task_logs_installed
 
 SECRET_PATTERNS = [
     re.compile(r"(?i)(authorization:\s*)(bearer|basic|token)\s+\S+"),
@@ -84,6 +86,8 @@ def configure_logging(settings: Any) -> None:
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
     handler.addFilter(ContextFilter())
     root.addHandler(handler)
+    # The last lines of each task, redacted, kept with its run (`headwater run logs`).
+    install_task_logs(redact=redact)
     root.setLevel(settings.log_level.upper())
     for noisy in ("httpx", "httpcore", "distributed", "asyncio", "alembic", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -101,6 +105,8 @@ def ensure_logging() -> None:
     """Configure logging from the environment when nothing configured this process yet: Dask
     worker processes run tasks without going through a CLI entry point."""
     if logging.getLogger().handlers:
+        if task_logs_installed() is None:
+            install_task_logs(redact=redact)
         return
     from headwater.settings import Settings
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Run, RunState, Source, TaskRun, TaskRunState, Tenant
+from storage.models import Run, RunState, Source, State, TaskRun, TaskRunState, Tenant, Trigger
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -96,6 +97,89 @@ def run_document(session: Session, run_id: int) -> dict[str, Any] | None:
     return doc
 
 
-def list_runs(session: Session, tenant: Tenant, limit: int = 50) -> list[dict[str, Any]]:
-    runs = session.execute(select(Run).where(Run.tenant_id == tenant.id).order_by(Run.id.desc()).limit(limit)).scalars()
-    return [run_summary(r, tenant.slug) for r in runs]
+class BadFilter(ValueError):
+    """A run filter that cannot be understood; its message names the field and what to write."""
+
+
+_SINCE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_since(value: str, now: datetime | None = None) -> datetime:
+    """``24h``, ``30m``, ``7d``, ``2w``, ``90s`` ago, or an ISO 8601 date/time (UTC when naive)."""
+    text = value.strip()
+    unit = text[-1:].lower()
+    if unit in _SINCE_UNITS and text[:-1].isdigit():
+        return (now or datetime.now(UTC)) - timedelta(seconds=int(text[:-1]) * _SINCE_UNITS[unit])
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadFilter(f"since: {value!r} is neither a duration like 24h, 30m, 7d nor an ISO date") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs to list, newest first; ``before_id`` is the keyset cursor (ids below it)."""
+
+    tenant_ids: tuple[int, ...] | None = None  # None: every tenant (the admin)
+    states: tuple[str, ...] = ()
+    trigger: str | None = None
+    since: datetime | None = None
+    before_id: int | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        tenant_ids: tuple[int, ...] | None = None,
+        state: str | None = None,
+        trigger: str | None = None,
+        since: str | None = None,
+        cursor: str | int | None = None,
+    ) -> RunFilter:
+        states: tuple[str, ...] = ()
+        if state:
+            states = tuple(x.strip().upper() for x in state.split(",") if x.strip())
+            bad = [x for x in states if x not in State.__members__]
+            if bad:
+                raise BadFilter(f"state: {bad[0]!r} is not one of {', '.join(State.__members__)}")
+        if trigger:
+            trigger = trigger.strip().lower()
+            if trigger not in {str(t) for t in Trigger}:
+                raise BadFilter(f"trigger: {trigger!r} is not one of {', '.join(str(t) for t in Trigger)}")
+        before: int | None = None
+        if cursor is not None and cursor != "":
+            if not str(cursor).isdigit() or int(cursor) < 1:
+                raise BadFilter(f"cursor: {cursor!r} is not a cursor from a previous page (a positive run id)")
+            before = int(cursor)
+        return cls(tenant_ids, states, trigger or None, parse_since(since) if since else None, before)
+
+
+def list_runs(
+    session: Session, tenant: Tenant | None = None, limit: int = 50, where: RunFilter | None = None
+) -> list[dict[str, Any]]:
+    """Runs newest first (by id): one tenant's, or those ``where`` selects (all tenants when it
+    names none). Page on with ``RunFilter(before_id=<the last id>)``."""
+    where = where or RunFilter()
+    if limit < 1:
+        raise BadFilter(f"limit: {limit} must be at least 1")
+    q = select(Run, Tenant.slug).join(Tenant, Tenant.id == Run.tenant_id)
+    if tenant is not None:
+        q = q.where(Run.tenant_id == tenant.id)
+    if where.tenant_ids is not None:
+        q = q.where(Run.tenant_id.in_(where.tenant_ids))
+    if where.states:
+        q = q.where(Run.state.in_(where.states))
+    if where.trigger:
+        q = q.where(Run.trigger == where.trigger)
+    if where.since is not None:
+        q = q.where(Run.created_at >= where.since)
+    if where.before_id is not None:
+        q = q.where(Run.id < where.before_id)
+    rows = session.execute(q.order_by(Run.id.desc()).limit(limit)).tuples()
+    return [run_summary(r, slug) for r, slug in rows]
+
+
+def next_cursor(rows: list[dict[str, Any]], limit: int) -> str | None:
+    """The cursor of the page after ``rows`` (None when this page was not full: nothing older)."""
+    return str(rows[-1]["id"]) if len(rows) >= limit and rows else None

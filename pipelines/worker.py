@@ -32,6 +32,7 @@ from connectors.store import TaskStore
 from connectors.streams import Partition
 from pipelines.logcontext import log_context
 from pipelines.state import transition_task
+from pipelines.tasklogs import captured
 from pipelines.worker_settings import secret_key, with_own_password, without_password
 from storage import Database
 from storage.models import TERMINAL_STATES, Source, State, TaskRun, Tenant
@@ -129,8 +130,15 @@ def load_partition(key: str | None, rt: SourceRuntime, db: Database) -> Partitio
 def execute_task(cfg: WorkerConfig, task_run_id: int, full: bool = False) -> dict[str, Any]:
     """Execute one task run; every log line inside carries its tenant, run and task ids."""
     res = resources(cfg)
-    with log_context(task_id=task_run_id, **_log_ids(res.db, task_run_id)):
-        return _execute_task(res, cfg, task_run_id, full)
+    ids = _log_ids(res.db, task_run_id)
+    # Its log lines (the last ones, INFO and up) are kept with the run in one write at the end.
+    with log_context(task_id=task_run_id, **ids), captured(res.db, ids.get("run_id"), task_run_id) as note:
+        what = " ".join(str(x) for x in (ids.get("stream"), ids.get("partition")) if x)
+        note(f"task {task_run_id} started: {what or '?'}{' (full)' if full else ''}")
+        summary = _execute_task(res, cfg, task_run_id, full)
+        loaded = f", {summary['records_loaded']} records loaded" if summary.get("records_loaded") is not None else ""
+        note(f"task {task_run_id} ended {summary.get('state')}{loaded}")
+        return summary
 
 
 def _log_ids(db: Database, task_run_id: int) -> dict[str, Any]:

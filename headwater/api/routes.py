@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, Security
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, Response, Security
 from fastapi.security import HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from headwater.api.schemas import (
     Problem,
     RefreshRequest,
     RunAccepted,
+    RunPage,
     SourceCreate,
     SourceCreated,
     SourceOut,
@@ -33,6 +34,8 @@ from headwater.app import App
 from headwater.dispatch import Accepted, Dispatcher, DispatchError, RunService, make_dispatcher
 from pipelines import list_runs, run_document
 from pipelines.service import RunRefused
+from pipelines.tasklogs import read as read_task_logs
+from pipelines.views import BadFilter, RunFilter, next_cursor
 from storage.models import Run, Tenant, Trigger
 from tenancy import TenancyError, add_source, add_tenant, get_source, list_sources, list_tenants, source_view
 
@@ -161,6 +164,51 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
         """Recent runs of the tenant, newest first (the `headwater runs --json` rows)."""
         with hw.db.read() as s:
             return list_runs(s, visible_tenant(s, slug, who), limit)
+
+    @router.get("/runs", tags=["runs"], response_model=RunPage)
+    def get_all_runs(
+        request: Request,
+        response: Response,
+        state: str | None = Query(None, description="Only runs in this state (comma-separated)."),
+        trigger: str | None = Query(None, description="refresh, schedule, onboarding or retry."),
+        since: str | None = Query(None, description="Created within (24h, 30m, 7d) or after an ISO date."),
+        tenant: str | None = Query(None, description="Only this tenant's runs (slug)."),
+        limit: int = Query(50, ge=1, le=500),
+        cursor: str | None = Query(None, description="The next_cursor of the previous page."),
+        who: Principal = Depends(principal),
+    ) -> dict[str, Any]:
+        """Runs newest first across the tenants this token sees (a tenant token: its own), filtered
+        and paged by keyset: pass the answer's ``next_cursor`` (also in the ``Link`` header) back
+        as ``cursor`` for the next page; it is null on the last page."""
+        try:
+            where = RunFilter.parse(
+                tenant_ids=None if who.admin else (who.tenant_id or 0,),
+                state=state,
+                trigger=trigger,
+                since=since,
+                cursor=cursor,
+            )
+        except BadFilter as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        with hw.db.read() as s:
+            scope = visible_tenant(s, tenant, who) if tenant else None
+            rows = list_runs(s, scope, limit, where)
+        after = next_cursor(rows, limit)
+        if after is not None:
+            response.headers["Link"] = f'<{request.url.include_query_params(cursor=after)}>; rel="next"'
+        return {"runs": rows, "next_cursor": after}
+
+    @router.get("/runs/{run_id}/logs", tags=["runs"])
+    def get_run_logs(
+        run_id: int,
+        task: int | None = Query(None, description="Only this task's lines."),
+        who: Principal = Depends(principal),
+    ) -> list[dict[str, Any]]:
+        """The log lines each task kept (the last 200 per task, INFO and above, redacted) =
+        `headwater run logs --json`."""
+        visible_run(run_id, who)
+        with hw.db.read() as s:
+            return read_task_logs(s, run_id, task)
 
     @router.get("/runs/{run_id}", tags=["runs"])
     def get_run(run_id: int, who: Principal = Depends(principal)) -> dict[str, Any]:

@@ -48,6 +48,11 @@ class RunAccepted(BaseModel):
     )
 
 
+class RunPage(BaseModel):
+    runs: list[dict[str, Any]] = Field(description="Run summaries, newest first (the `headwater runs --json` rows).")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
 class TenantOut(BaseModel):
     id: int
     slug: str

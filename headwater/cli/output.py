@@ -51,7 +51,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
     t = Table(title=title, show_lines=False)
     for c in columns:
-        t.add_column(c)
+        t.add_column(c, overflow="fold")  # narrow terminals wrap a cell; never reduce it to "…"
     for r in rows:
         t.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in columns))
     Console().print(t)
@@ -67,3 +67,13 @@ def show(doc: Any, as_json: bool, columns: Sequence[str] | None = None, title: s
             typer.echo(f"{k}: {v}")
     else:
         typer.echo(str(doc))
+
+
+def short_time(value: Any) -> str:
+    """A timestamp for people: to the second, UTC (``2026-12-01 21:35:28``); --json keeps full precision."""
+    if value is None or value == "":
+        return ""
+    from datetime import datetime
+
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return at.strftime("%Y-%m-%d %H:%M:%S")

@@ -15,11 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from headwater.app import App
 from headwater.cli.context import app_context
-from headwater.cli.output import JsonOpt, emit_json, fail, show
+from headwater.cli.output import JsonOpt, emit_json, fail, short_time, show, table
 from headwater.cli.timeline import print_run
 from headwater.dispatch import Accepted, DispatchError, RunService, execute_inline, run_state
 from pipelines import list_runs, run_document
-from storage.models import Run
+from pipelines.views import BadFilter, RunFilter
+from storage.models import Run, TaskRun
 from tenancy import get_tenant
 
 run_app = typer.Typer(help="One run: show, retry, cancel.", no_args_is_help=True)
@@ -183,25 +184,54 @@ def refresh_command(
         )
 
 
-def runs_command(tenant: str, limit: int = typer.Option(20, "--limit", "-n"), as_json: bool = JsonOpt) -> None:
-    """Recent runs of a tenant."""
+def runs_command(
+    tenant: str = typer.Argument(None, help="Only this tenant's runs (default: every tenant)."),
+    state: str = typer.Option(None, "--state", help="Only runs in this state (comma-separated: FAILED,CRASHED)."),
+    trigger: str = typer.Option(None, "--trigger", help="refresh, schedule, onboarding or retry."),
+    since: str = typer.Option(None, "--since", help="Created within (24h, 30m, 7d) or after an ISO date."),
+    limit: int = typer.Option(20, "--limit", "-n", help="At most N runs (newest first)."),
+    before: str = typer.Option(None, "--before", help="Page on: runs older than this run id (a next_cursor)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Recent runs, newest first: one tenant's, or every tenant's."""
+    try:
+        where = RunFilter.parse(state=state, trigger=trigger, since=since, cursor=before)
+    except BadFilter as exc:
+        fail(f"--{exc}")
+    if limit < 1:
+        fail(f"--limit: {limit} must be at least 1")
     with app_context() as app, app.db.session() as s:
-        rows = list_runs(s, get_tenant(s, tenant), limit)
-        show(
-            rows,
-            as_json,
-            [
-                "id",
-                "trigger",
-                "state",
-                "created_at",
-                "duration_s",
-                "tasks_total",
-                "tasks_failed",
-                "records_loaded",
-                "message",
-            ],
-        )
+        rows = list_runs(s, get_tenant(s, tenant) if tenant else None, limit, where)
+    if as_json:
+        emit_json(rows)
+        return
+    human = [
+        {
+            "id": r["id"],
+            "tenant": r["tenant"],
+            "trigger": r["trigger"],
+            "state": r["state"],
+            "created": short_time(r["created_at"]),
+            "secs": seconds(r["duration_s"]),
+            "tasks": tasks(r),
+            "loaded": r["records_loaded"],
+            "message": r["message"],
+        }
+        for r in rows
+    ]
+    columns = ["id", "tenant", "trigger", "state", "created", "secs", "tasks", "loaded", "message"]
+    if tenant:
+        columns.remove("tenant")
+    table(human, columns)
+
+
+def tasks(run: dict[str, Any]) -> str:
+    failed = f" ({run['tasks_failed']} failed)" if run["tasks_failed"] else ""
+    return f"{run['tasks_total']}{failed}"
+
+
+def seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}s"
 
 
 @run_app.command("show")
@@ -248,6 +278,31 @@ def run_cancel(
         emit_json(doc)
     else:
         print_run(doc)
+
+
+@run_app.command("logs")
+def run_logs(
+    run_id: int,
+    task: int = typer.Option(None, "--task", help="Only this task's lines (a task id of `run show`)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The log lines each task of a run kept (the last 200 per task, INFO and above, redacted)."""
+    from pipelines.tasklogs import read
+
+    with app_context() as app, app.db.session() as s:
+        if s.get(Run, run_id) is None:
+            fail(f"run {run_id} does not exist; see `headwater runs`")
+        row = s.get(TaskRun, task) if task is not None else None
+        if task is not None and (row is None or row.run_id != run_id):
+            fail(f"task {task} is not a task of run {run_id}; see `headwater run show {run_id}`")
+        lines = read(s, run_id, task)
+    if as_json:
+        emit_json(lines)
+        return
+    for line in lines:
+        typer.echo(f"{short_time(line['at'])} {line['level']:<7} task {line['task_id']}: {line['message']}")
+    if not lines:
+        sys.stderr.write(f"run {run_id} kept no log lines{f' for task {task}' if task is not None else ''}\n")
 
 
 @run_app.command("execute", hidden=True)

@@ -17,6 +17,8 @@ STATE_STYLE = {
     "RETRYING": "magenta",
 }
 WIDTH = 40
+WIDE = 140  # columns needed for every column and the timeline; narrower terminals get fewer
+NUMERIC = ("fetched", "loaded", "secs")
 
 
 def _t(value: str | None) -> datetime | None:
@@ -75,24 +77,32 @@ def print_run(doc: dict[str, Any]) -> None:
     t0 = min((s for s in starts if s), default=None)
     t1 = max((e for e in [*ends, *starts] if e), default=None)
     span = max((t1 - t0).total_seconds(), 0.001) if t0 and t1 else 1.0
+    wide = con.width >= WIDE
     table = Table(show_lines=False)
     for col in ("task", "source", "stream", "partition", "state", "fetched", "loaded", "secs"):
-        table.add_column(col, justify="right" if col in ("fetched", "loaded", "secs") else "left")
-    table.add_column(f"timeline 0-{span:.1f}s", no_wrap=True)
+        if col == "fetched" and not wide:
+            continue
+        table.add_column(col, justify="right" if col in NUMERIC else "left", overflow="fold")
+    if wide:
+        table.add_column(f"timeline 0-{span:.1f}s", no_wrap=True)
     for t in order(tasks):
         st = STATE_STYLE.get(t["state"], "white")
-        table.add_row(
+        cells = [
             str(t["id"]),
-            f"{t['source_id']} {t.get('connector') or ''}",
+            f"{t['source_id']} {t.get('connector') or ''}" if wide else str(t["source_id"]),
             t["stream"],
             t["partition"] or "",
             f"[{st}]{t['state']}[/]" + (f" {t['error_kind']}" if t.get("error_kind") else ""),
-            str(t["records_fetched"]),
+            *([str(t["records_fetched"])] if wide else []),
             str(t["records_loaded"]),
             f"{t['duration_s']:.2f}" if t.get("duration_s") is not None else "",
-            f"[{st}]{bar(_t(t.get('started_at')), _t(t.get('ended_at')), t0, span)}[/]" if t0 else "",
-        )
+        ]
+        if wide:
+            cells.append(f"[{st}]{bar(_t(t.get('started_at')), _t(t.get('ended_at')), t0, span)}[/]" if t0 else "")
+        table.add_row(*cells)
     con.print(table)
+    if not wide and tasks:
+        con.print(f"[dim]timeline and fetched counts: a terminal of {WIDE}+ columns, or --json[/]")
     failed = [t for t in order(tasks) if t["state"] in ("FAILED", "CRASHED")]
     for t in failed:
         kind = f" {t['error_kind']}" if t.get("error_kind") else ""
