@@ -124,17 +124,22 @@ class TaskStore:
 
     # -- the one write ---------------------------------------------------------------------
     def commit(self, batch: Batch) -> int:
-        """Write one batch atomically; returns the number of normalized rows written."""
+        """Write one batch atomically; returns the number of normalized rows written. A database
+        outage shorter than ``db.outage_s`` only delays it: the whole transaction runs again."""
+        counts = self.db.retrying(lambda: self._commit(batch), what=f"batch of {self.stream}")
+        for entity, n in counts.items():
+            self.loaded_by_entity[entity] += n
+        return sum(counts.values())
+
+    def _commit(self, batch: Batch) -> dict[str, int]:
         by_entity: dict[str, list[dict[str, Any]]] = {}
         for row in batch.rows:
             data = {**row.data, "tenant_id": self.tenant_id, "source_id": self.source_id}
             by_entity.setdefault(row.entity, []).append(data)
-        written = 0
+        counts: dict[str, int] = {}
         with self.db.session() as s:
             for entity, rows in by_entity.items():
-                n = upsert_rows(s, entity, rows)
-                self.loaded_by_entity[entity] += n
-                written += n
+                counts[entity] = upsert_rows(s, entity, rows)
             for entity, where, keep in batch.tombstones:
                 # A complete listing is the truth: what it lacks is gone, what it shows is alive.
                 tombstone(s, entity, tenant_id=self.tenant_id, source_id=self.source_id, keep=keep, where=where)
@@ -162,7 +167,7 @@ class TaskStore:
                 self._save_cursor(s, batch.cursor)
             if batch.validators:
                 self._save_validators(s, batch.validators)
-        return written
+        return counts
 
     def tombstone_now(self, entity: str, external_ids: Sequence[str]) -> int:
         with self.db.session() as s:

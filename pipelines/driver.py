@@ -15,7 +15,6 @@ import logging
 import os
 import socket
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,12 +43,20 @@ from tenancy import Vault, runtime_for
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 2.0
-STALE_AFTER = timedelta(seconds=90)
+# A driver on another host that has not beaten for this long is gone: its run is resumed by the
+# next worker (the scheduler re-queues it), well within two minutes of the crash. Long enough
+# that a database outage of 30 s (no beats get written) does not look like a dead driver.
+STALE_AFTER = timedelta(seconds=45)
 
 
 def driver_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
+
+# The driver name of a run the scheduler put back on the queue after its driver died: no host,
+# so it counts as alive while the heartbeat the scheduler wrote is fresh (no second re-queue),
+# and the next worker to take the run resumes it at once.
+REQUEUED = "queue:requeued"
 
 # Runs driven by this process right now (a re-delivered message must not start a second driver
 # for a run another thread of this process is driving).
@@ -58,17 +65,19 @@ _DRIVING_LOCK = threading.Lock()
 
 
 def driver_alive(run: Run, stale_after: timedelta = STALE_AFTER) -> bool:
-    """Is someone still driving ``run``? No heartbeat for ``stale_after``: no. Same host: is the
-    driver's process still there (this process: is a thread driving it)? Other hosts: trust the
-    heartbeat."""
+    """Is someone still driving ``run``? Same host: is the driver's process still there (this
+    process: is a thread driving it)? A process that is there but has not beaten for four times
+    ``stale_after`` is hung: no. Other hosts: a heartbeat within ``stale_after`` (drivers beat
+    every HEARTBEAT_S from a thread of their own, whatever their loop is doing)."""
     if not run.driver:
         return False
     beat = run.heartbeat_at or run.started_at or run.created_at
-    if beat is not None and _aware(beat) < utcnow() - stale_after:
-        return False
+    age = utcnow() - _aware(beat) if beat is not None else timedelta(0)
     host, _, pid = run.driver.rpartition(":")
     if host != socket.gethostname():
-        return True
+        return age < stale_after
+    if age > stale_after * 4:
+        return False
     if pid == str(os.getpid()):
         with _DRIVING_LOCK:
             return run.id in _DRIVING
@@ -96,6 +105,40 @@ def recover_crashed_runs(db: Database, *, exclude: int | None = None, older_than
         return mark_stale_runs_crashed(s, older_than=older_than, driver_alive=alive)
 
 
+class Heartbeat:
+    """Beats a run's ``heartbeat_at`` every HEARTBEAT_S from its own thread while its driver
+    works (so a long database wait or a busy loop never looks like a dead driver), and notices
+    when the run was cancelled. A database away for a moment costs a few beats, nothing more."""
+
+    def __init__(self, db: Database, run_id: int, every: float = HEARTBEAT_S) -> None:
+        self.db, self.run_id, self.every = db, run_id, every
+        self.cancelled = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat_until_stopped, name=f"heartbeat-run-{run_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _beat_until_stopped(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.beat()
+            except Exception as exc:
+                log.debug("run %s: heartbeat not written (%s)", self.run_id, type(exc).__name__)
+
+    def beat(self) -> None:
+        with self.db.session() as s:
+            run = s.get(Run, self.run_id)
+            if run is None or run.state == State.CANCELLED:
+                self.cancelled.set()
+            elif State(run.state) not in TERMINAL_STATES:
+                run.heartbeat_at = utcnow()
+
+
 @dataclass
 class _Graph:
     tasks: dict[str, int] = field(default_factory=dict)  # key -> task_run id
@@ -115,12 +158,16 @@ class Driver:
         *,
         on_finished: Callable[[int], None] | None = None,
         on_progress: Callable[[dict[str, Any]], None] | None = None,
+        recover_on_start: bool = True,
     ) -> None:
         self.db = db
         self.vault = vault
         self.runner = runner
         self.on_finished = on_finished
         self.on_progress = on_progress
+        # Without a broker, the next driver to start closes runs whose driver died. With one,
+        # the scheduler re-queues them to be resumed instead (headwater.schedule.recover).
+        self.recover_on_start = recover_on_start
 
     # -- entry point ---------------------------------------------------------------------
     def execute(self, run_id: int) -> str:
@@ -143,8 +190,9 @@ class Driver:
             return s.execute(select(Tenant.slug).join(Run, Run.tenant_id == Tenant.id).where(Run.id == run_id)).scalar()
 
     def _execute(self, run_id: int) -> str:
-        for crashed in recover_crashed_runs(self.db, exclude=run_id):
-            self._finished(crashed)
+        if self.recover_on_start:
+            for crashed in recover_crashed_runs(self.db, exclude=run_id):
+                self._finished(crashed)
         resumed = False
         with self.db.session() as s:
             # The row lock serializes two deliveries of the same run (PostgreSQL; SQLite
@@ -156,7 +204,7 @@ class Driver:
                 return run.state
             if run.state in (State.RUNNING, State.RETRYING):
                 # Re-delivered: resume only if its previous driver is gone.
-                if run.driver and run.driver != driver_id() and driver_alive(run):
+                if run.driver not in (None, driver_id(), REQUEUED) and driver_alive(run):
                     return run.state
                 set_run_state(s, run, State.RETRYING, "resumed after its previous driver stopped")
                 for t in s.execute(select(TaskRun).where(TaskRun.run_id == run.id)).scalars():
@@ -170,14 +218,18 @@ class Driver:
             full, trigger, parent = run.full, run.trigger, run.parent_run_id
             tenant_id, source_id = run.tenant_id, run.source_id
         graph = _Graph()
+        beat = Heartbeat(self.db, run_id)
+        beat.start()
         try:
             if resumed:
                 self._adopt(graph, run_id)
             self._build(graph, run_id, tenant_id, source_id, trigger, parent)
-            self._loop(graph, run_id, full)
+            self._loop(graph, run_id, full, beat)
         except Exception as exc:
             log.exception("run %s: driver error", run_id)
             return self._finish(run_id, graph, error=f"driver error: {type(exc).__name__}: {exc}")
+        finally:
+            beat.stop()
         return self._finish(run_id, graph)
 
     def _adopt(self, graph: _Graph, run_id: int) -> None:
@@ -287,6 +339,9 @@ class Driver:
 
     def _expand(self, graph: _Graph, run_id: int, rt: SourceRuntime) -> None:
         """Create the source's per-partition tasks in one transaction (a few statements for any fan-out)."""
+        self.db.retrying(lambda: self._expand_once(graph, run_id, rt), what=f"run {run_id} planning")
+
+    def _expand_once(self, graph: _Graph, run_id: int, rt: SourceRuntime) -> None:
         partitions = partitions_of(rt, self.db)
         plans = [p for p in plan_tasks(rt, partitions) if p.key not in graph.tasks]
         if not plans:
@@ -336,8 +391,7 @@ class Driver:
         graph.submitted.add(key)
 
     # -- execution -----------------------------------------------------------------------
-    def _loop(self, graph: _Graph, run_id: int, full: bool) -> None:
-        last_beat = 0.0
+    def _loop(self, graph: _Graph, run_id: int, full: bool, beat: Heartbeat) -> None:
         planned = False
         while True:
             self._submit_ready(graph, full)
@@ -352,38 +406,32 @@ class Driver:
                 key = graph.key_of[task_id]
                 state = str(summary.get("state"))
                 if "error" in summary:  # lost on Dask (worker died, no workers): record why
-                    with self.db.session() as s:
-                        transition_task(
-                            s, task_id, State(state), str(summary["error"])[:4000], error_kind=summary.get("error_kind")
-                        )
+                    self._record_lost(task_id, State(state), summary)
                 graph.state[key] = state
                 if key in graph.discovery and state == State.COMPLETED:
                     self._expand(graph, run_id, graph.discovery[key])
                 if self.on_progress:
                     self.on_progress(self._progress(graph))
-            now = time.monotonic()
-            if now - last_beat > HEARTBEAT_S:
-                last_beat = now
-                if self._beat(run_id) == State.CANCELLED:
-                    # Cancelled (CLI, API, dashboard, Ctrl-C): stop submitting, drop what is
-                    # queued on Dask; running tasks stop at their next request on their own.
-                    log.info("run %s was cancelled; stopping its tasks", run_id)
-                    self.runner.cancel()
-                    return
+            if beat.cancelled.is_set():
+                # Cancelled (CLI, API, dashboard, Ctrl-C): stop submitting, drop what is
+                # queued on Dask; running tasks stop at their next request on their own.
+                log.info("run %s was cancelled; stopping its tasks", run_id)
+                self.runner.cancel()
+                return
 
-    def _beat(self, run_id: int) -> str:
-        """Write the heartbeat; returns the run's state (someone may have cancelled it)."""
-        with self.db.session() as s:
-            run = s.get(Run, run_id)
-            if run is None:
-                return State.CANCELLED
-            if State(run.state) not in TERMINAL_STATES:
-                run.heartbeat_at = utcnow()
-            return run.state
+    def _record_lost(self, task_id: int, state: State, summary: dict[str, Any]) -> None:
+        def write() -> None:
+            with self.db.session() as s:
+                transition_task(s, task_id, state, str(summary["error"])[:4000], error_kind=summary.get("error_kind"))
+
+        self.db.retrying(write, what=f"task {task_id}")
 
     def _set_run(self, run_id: int, **values: Any) -> None:
-        with self.db.session() as s:
-            s.execute(update(Run).where(Run.id == run_id).values(**values))
+        def write() -> None:
+            with self.db.session() as s:
+                s.execute(update(Run).where(Run.id == run_id).values(**values))
+
+        self.db.retrying(write, what=f"run {run_id}")
 
     def _submit_ready(self, graph: _Graph, full: bool) -> None:
         """Cancel tasks whose upstream failed, submit those whose upstream completed (one transaction)."""
@@ -400,13 +448,17 @@ class Driver:
                 ready.append(key)
         if not cancel and not ready:
             return
-        with self.db.session() as s:
-            for key, upstream in cancel:
-                transition_task(
-                    s, graph.tasks[key], State.CANCELLED, f"skipped: upstream task {upstream} did not complete"
-                )
-            for key in ready:
-                transition_task(s, graph.tasks[key], State.PENDING)
+
+        def write() -> None:
+            with self.db.session() as s:
+                for key, upstream in cancel:
+                    transition_task(
+                        s, graph.tasks[key], State.CANCELLED, f"skipped: upstream task {upstream} did not complete"
+                    )
+                for key in ready:
+                    transition_task(s, graph.tasks[key], State.PENDING)
+
+        self.db.retrying(write, what="task transitions")
         for key, _ in cancel:
             graph.state[key] = State.CANCELLED
             graph.submitted.add(key)
@@ -422,6 +474,11 @@ class Driver:
         return {"total": len(graph.tasks), "done": done, "states": dict(states)}
 
     def _finish(self, run_id: int, graph: _Graph, error: str | None = None) -> str:
+        state = self.db.retrying(lambda: self._close(run_id, error), what=f"run {run_id} end")
+        self._finished(run_id)
+        return state
+
+    def _close(self, run_id: int, error: str | None) -> State:
         with self.db.session() as s:
             run = s.get(Run, run_id)
             assert run is not None
@@ -458,7 +515,6 @@ class Driver:
                     message = f"{error}; {message}"
                 set_run_state(s, run, State.FAILED, message[:4000])
                 state = State(run.state)
-        self._finished(run_id)
         return state
 
     def _finished(self, run_id: int) -> None:

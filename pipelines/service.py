@@ -148,18 +148,25 @@ def execute_run(
     workers: int = 2,
     threads: int = 16,
     no_workers_timeout_s: float = 60.0,
+    recover_on_start: bool = True,
     on_finished: Callable[[int], None] | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> str:
     """Execute a run to its end on the given runner, a new Dask client, or serially."""
+
+    def drive(on: TaskRunner) -> str:
+        return Driver(
+            db, vault, on, on_finished=on_finished, on_progress=on_progress, recover_on_start=recover_on_start
+        ).execute(run_id)
+
     if runner is not None:
-        return Driver(db, vault, runner, on_finished=on_finished, on_progress=on_progress).execute(run_id)
+        return drive(runner)
     if serial:
-        return Driver(db, vault, SerialRunner(cfg), on_finished=on_finished, on_progress=on_progress).execute(run_id)
+        return drive(SerialRunner(cfg))
     with dask_runner(
         cfg, dask_address, workers=workers, threads=threads, no_workers_timeout_s=no_workers_timeout_s
     ) as r:
-        return Driver(db, vault, r, on_finished=on_finished, on_progress=on_progress).execute(run_id)
+        return drive(r)
 
 
 def latest_run(db: Database, tenant_id: int) -> Run | None:

@@ -130,7 +130,7 @@ def load_partition(key: str | None, rt: SourceRuntime, db: Database) -> Partitio
 def execute_task(cfg: WorkerConfig, task_run_id: int, full: bool = False) -> dict[str, Any]:
     """Execute one task run; every log line inside carries its tenant, run and task ids."""
     res = resources(cfg)
-    ids = _log_ids(res.db, task_run_id)
+    ids = res.db.retrying(lambda: _log_ids(res.db, task_run_id), what=f"task {task_run_id} start")
     # Its log lines (the last ones, INFO and up) are kept with the run in one write at the end.
     with log_context(task_id=task_run_id, **ids), captured(res.db, ids.get("run_id"), task_run_id) as note:
         what = " ".join(str(x) for x in (ids.get("stream"), ids.get("partition")) if x)
@@ -157,6 +157,76 @@ def _log_ids(db: Database, task_run_id: int) -> dict[str, Any]:
 def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, full: bool) -> dict[str, Any]:
     db = res.db
     where = f"{socket.gethostname()}:{os.getpid()}"
+    # Every database step runs whole again through a short outage (db.retrying): a restart of
+    # the database fails no task.
+    started_task = db.retrying(lambda: _start(db, task_run_id, where), what=f"task {task_run_id} start")
+    if isinstance(started_task, dict):
+        return started_task
+    task, source = started_task
+    started = time.perf_counter()
+    try:
+        rt = runtime_for(source, res.vault)
+        partition = db.retrying(lambda: load_partition(task.partition, rt, db), what=f"task {task_run_id} start")
+        http_stats, stream_result = asyncio.run(
+            until_cancelled(
+                _run(rt, db, res, cfg, task.stream, partition, full, task.run_id, task_run_id),
+                lambda: _cancelled(db, task_run_id),
+            )
+        )
+    except TaskCancelled:
+        log.info("task %s stopped: its run was cancelled", task_run_id)
+        return {"task_id": task_run_id, "state": "CANCELLED"}
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        kind = error_kind(exc)
+        message = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
+        trace = traceback.format_exc()
+        refused = isinstance(exc, ConfigError) and exc.status in (401, 403) and task.partition is None
+
+        def record_failure() -> None:
+            with db.session() as s:
+                transition_task(
+                    s,
+                    task_run_id,
+                    State.FAILED,
+                    message[:4000],
+                    error_kind=str(kind),
+                    traceback=trace,
+                    duration_s=time.perf_counter() - started,
+                )
+                if refused:
+                    s.execute(update(Source).where(Source.id == task.source_id).values(credentials_status="invalid"))
+
+        db.retrying(record_failure, what=f"task {task_run_id} end")
+        log.warning("task %s failed (%s): %s", task_run_id, kind, message)
+        return {"task_id": task_run_id, "state": "FAILED", "error_kind": str(kind)}
+
+    def record_success() -> None:
+        with db.session() as s:
+            transition_task(
+                s,
+                task_run_id,
+                State.COMPLETED,
+                records_fetched=stream_result.records_fetched,
+                records_loaded=stream_result.records_loaded,
+                loaded_by_entity=stream_result.loaded_by_entity,
+                requests=http_stats.requests,
+                http_retries=http_stats.retries,
+                rate_wait_s=http_stats.rate_wait_s,
+                note=stream_result.note,
+                duration_s=time.perf_counter() - started,
+            )
+            if task.partition is None and source.credentials_status != "valid":
+                s.execute(update(Source).where(Source.id == task.source_id).values(credentials_status="valid"))
+
+    db.retrying(record_success, what=f"task {task_run_id} end")
+    return {"task_id": task_run_id, "state": "COMPLETED", "records_loaded": stream_result.records_loaded}
+
+
+def _start(db: Database, task_run_id: int, where: str) -> dict[str, Any] | tuple[Any, Source]:
+    """RUNNING (RETRYING first if a previous attempt's worker died), or the summary of a task
+    with nothing to do (missing, already finished)."""
     with db.session() as s:
         task = s.execute(
             select(
@@ -177,55 +247,7 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
         transition_task(s, task_run_id, State.RUNNING, worker=where)
         source = s.get(Source, task.source_id)
         assert source is not None
-    started = time.perf_counter()
-    try:
-        rt = runtime_for(source, res.vault)
-        partition = load_partition(task.partition, rt, db)
-        http_stats, stream_result = asyncio.run(
-            until_cancelled(
-                _run(rt, db, res, cfg, task.stream, partition, full, task.run_id, task_run_id),
-                lambda: _cancelled(db, task_run_id),
-            )
-        )
-    except TaskCancelled:
-        log.info("task %s stopped: its run was cancelled", task_run_id)
-        return {"task_id": task_run_id, "state": "CANCELLED"}
-    except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
-            raise
-        kind = error_kind(exc)
-        message = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
-        with db.session() as s:
-            transition_task(
-                s,
-                task_run_id,
-                State.FAILED,
-                message[:4000],
-                error_kind=str(kind),
-                traceback=traceback.format_exc(),
-                duration_s=time.perf_counter() - started,
-            )
-            if isinstance(exc, ConfigError) and exc.status in (401, 403) and task.partition is None:
-                s.execute(update(Source).where(Source.id == task.source_id).values(credentials_status="invalid"))
-        log.warning("task %s failed (%s): %s", task_run_id, kind, message)
-        return {"task_id": task_run_id, "state": "FAILED", "error_kind": str(kind)}
-    with db.session() as s:
-        transition_task(
-            s,
-            task_run_id,
-            State.COMPLETED,
-            records_fetched=stream_result.records_fetched,
-            records_loaded=stream_result.records_loaded,
-            loaded_by_entity=stream_result.loaded_by_entity,
-            requests=http_stats.requests,
-            http_retries=http_stats.retries,
-            rate_wait_s=http_stats.rate_wait_s,
-            note=stream_result.note,
-            duration_s=time.perf_counter() - started,
-        )
-        if task.partition is None and source.credentials_status != "valid":
-            s.execute(update(Source).where(Source.id == task.source_id).values(credentials_status="valid"))
-    return {"task_id": task_run_id, "state": "COMPLETED", "records_loaded": stream_result.records_loaded}
+        return task, source
 
 
 class TaskCancelled(Exception):
@@ -236,8 +258,13 @@ CANCEL_POLL_S = 1.0
 
 
 def _cancelled(db: Database, task_run_id: int) -> bool:
-    with db.read() as s:
-        return s.execute(select(TaskRun.state).where(TaskRun.id == task_run_id)).scalar() == State.CANCELLED
+    try:
+        with db.read() as s:
+            return s.execute(select(TaskRun.state).where(TaskRun.id == task_run_id)).scalar() == State.CANCELLED
+    except Exception as exc:  # the database is away for a moment: ask again at the next poll
+        if db.is_unreachable(exc):
+            return False
+        raise
 
 
 async def until_cancelled(coro: Awaitable[T], cancelled: Callable[[], bool], every: float = CANCEL_POLL_S) -> T:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -69,11 +75,31 @@ class WriterLock:
         self._threads.release()
 
 
-class Database:
-    """An engine plus a session factory. Create one per process and pass it in."""
+def _logged_wait(what: str) -> Callable[[RetryCallState], None]:
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        orig = getattr(exc, "orig", exc)
+        log.warning(
+            "%s: the database is unreachable (%s); retrying in %.1f s",
+            what,
+            type(orig).__name__,
+            state.next_action.sleep if state.next_action else 0.0,
+        )
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    return before_sleep
+
+
+class Database:
+    """An engine plus a session factory. Create one per process and pass it in.
+
+    ``outage_s``: how long :meth:`retrying` keeps re-running a unit of work while a server
+    database is unreachable (restarted, failed over): connections are re-established (pre-ping)
+    and the interrupted transaction is run again whole, so an outage shorter than this fails
+    nothing."""
+
+    def __init__(self, url: str, *, echo: bool = False, outage_s: float = 60.0) -> None:
         self.url = url
+        self.outage_s = outage_s
         parsed = make_url(url)
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if parsed.get_backend_name() == "sqlite":
@@ -113,6 +139,27 @@ class Database:
         """
         with self._write_lock, self.sessions() as session, session.begin():
             yield session
+
+    def is_unreachable(self, exc: BaseException) -> bool:
+        """A lost or refused connection to a server database (not SQLite's own lock errors, not
+        a bad statement): worth running the whole transaction again once it is back."""
+        if not isinstance(exc, DBAPIError) or self.is_sqlite:
+            return False
+        return bool(exc.connection_invalidated) or isinstance(exc, OperationalError | InterfaceError)
+
+    def retrying(self, fn: Callable[[], T], *, what: str = "database operation") -> T:
+        """Run ``fn`` (one or more whole transactions) again while the database is unreachable,
+        for up to ``outage_s`` with capped exponential backoff; then the last error propagates."""
+        for attempt in Retrying(
+            retry=retry_if_exception(self.is_unreachable),
+            stop=stop_after_delay(self.outage_s),
+            wait=wait_exponential(multiplier=0.2, max=2.0),
+            before_sleep=_logged_wait(what),
+            reraise=True,
+        ):
+            with attempt:
+                return fn()
+        raise AssertionError("unreachable")  # pragma: no cover (Retrying re-raises)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -52,7 +52,13 @@ class RunExecutor:
 
     def execute(self, run_id: int) -> str:
         return execute_run(
-            self.hw.db, self.hw.vault, self.cfg, run_id, runner=self._runner(), on_finished=self._on_finished
+            self.hw.db,
+            self.hw.vault,
+            self.cfg,
+            run_id,
+            runner=self._runner(),
+            on_finished=self._on_finished,
+            recover_on_start=not self.hw.settings.broker_url,
         )
 
     def give_up(self, run_id: int, reason: str) -> bool:

@@ -121,8 +121,10 @@ def test_runs_whose_driver_died_become_crashed(hw: App, dispatched: list[int]) -
         assert s.get(Run, run_id).state == "CRASHED"  # type: ignore[union-attr]
 
 
-def test_with_a_broker_redelivery_gets_its_chance_first(sqlite_db: Database, tmp_path: Path) -> None:
-    hw = make_app(sqlite_db, tmp_path, broker_url="redis://127.0.0.1:6379/11", broker_visibility_timeout=300)
+def test_with_a_broker_an_orphaned_run_is_requeued_at_once_then_crashed_after_max_resumes(
+    sqlite_db: Database, tmp_path: Path, dispatched: list[int]
+) -> None:
+    hw = make_app(sqlite_db, tmp_path, broker_url="redis://127.0.0.1:6379/11", broker_visibility_timeout=900)
     t = tenant(hw, "acme", None)
     with hw.db.session() as s:
         run, _ = create_run(s, t)
@@ -133,9 +135,43 @@ def test_with_a_broker_redelivery_gets_its_chance_first(sqlite_db: Database, tmp
         run_id = run.id
     tick = schedule.Tick()
     schedule.recover(hw, tick)
-    assert tick.crashed == []  # the dead worker's message may still be re-delivered and resumed
+    # Put back on the queue now (not after the 900 s visibility timeout), not crashed.
+    assert tick.resumed == [run_id] and tick.crashed == [] and dispatched == [run_id]
+    schedule.recover(hw, tick)
+    assert tick.resumed == [run_id]  # while it waits for a worker, not re-queued again
+    for _ in range(schedule.MAX_RESUMES):  # a worker resumes it, and dies again, each time
+        with hw.db.session() as s:
+            row = s.get(Run, run_id)
+            assert row is not None
+            set_run_state(s, row, State.RETRYING, "resumed after its previous driver stopped")
+            set_run_state(s, row, State.RUNNING)
+            row.driver = "gone-host:2"
+            row.heartbeat_at = utcnow() - STALE_AFTER - timedelta(seconds=5)
+    tick = schedule.Tick()
+    schedule.recover(hw, tick)
+    assert tick.crashed == [run_id] and tick.resumed == []
     with hw.db.session() as s:
-        s.get(Run, run_id).heartbeat_at = utcnow() - STALE_AFTER - timedelta(seconds=310)  # type: ignore[union-attr]
+        assert s.get(Run, run_id).state == "CRASHED"  # type: ignore[union-attr]
+
+
+def test_a_requeued_run_no_worker_takes_is_crashed_after_the_lease(
+    sqlite_db: Database, tmp_path: Path, dispatched: list[int]
+) -> None:
+    hw = make_app(sqlite_db, tmp_path, broker_url="redis://127.0.0.1:6379/11", run_lease_s=60)
+    t = tenant(hw, "acme", None)
+    with hw.db.session() as s:
+        run, _ = create_run(s, t)
+        set_run_state(s, run, State.PENDING)
+        set_run_state(s, run, State.RUNNING)
+        run.driver = "gone-host:1"
+        run.heartbeat_at = utcnow() - STALE_AFTER - timedelta(seconds=5)
+        run_id = run.id
+    schedule.recover(hw, schedule.Tick())
+    with hw.db.session() as s:
+        row = s.get(Run, run_id)
+        assert row is not None and row.driver == "queue:requeued"
+        row.heartbeat_at = utcnow() - STALE_AFTER - timedelta(seconds=61)
+    tick = schedule.Tick()
     schedule.recover(hw, tick)
     assert tick.crashed == [run_id]
 
