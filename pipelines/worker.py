@@ -30,6 +30,7 @@ from connectors.http.ratelimit import InMemoryRateBudget, RateBudget, RedisRateB
 from connectors.runtime import SourceRuntime, open_http, partitions_of, run_task
 from connectors.store import TaskStore
 from connectors.streams import Partition
+from pipelines.budgets import ResilientBudget
 from pipelines.logcontext import log_context
 from pipelines.state import transition_task
 from pipelines.tasklogs import captured
@@ -113,8 +114,8 @@ def _budget(res: WorkerResources) -> tuple[RateBudget, Any]:
         return res.budget, None
     import redis.asyncio as aioredis
 
-    client = aioredis.from_url(res.redis_url or "")
-    return RedisRateBudget(client), client
+    client = aioredis.from_url(res.redis_url or "", socket_connect_timeout=2, socket_timeout=5)
+    return ResilientBudget(RedisRateBudget(client)), client
 
 
 def load_partition(key: str | None, rt: SourceRuntime, db: Database) -> Partition | None:
