@@ -60,7 +60,12 @@ def worker_config(app: App, *, max_in_flight: int | None = None) -> WorkerConfig
         redis_url=app.settings.resolved_redis_url,
         max_in_flight=max_in_flight,
         process_setup="headwater.logs:ensure_logging",
-        retry=RetryPolicy(attempts=app.settings.http_retry_attempts, backoff_max_s=app.settings.http_backoff_max_s),
+        retry=RetryPolicy(
+            attempts=app.settings.http_retry_attempts,
+            backoff_max_s=app.settings.http_backoff_max_s,
+            max_retry_after_s=app.settings.http_max_retry_after_s,
+            timeout_s=app.settings.http_timeout_s,
+        ),
         settings_source="headwater.app:worker_settings",
     )
 

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     stale_after_hours: float = 24.0
     http_retry_attempts: int = 6
     http_backoff_max_s: float = 60.0
+    # Seconds each HTTP attempt may wait for the provider (connect, read) before it is retried.
+    http_timeout_s: float = 30.0
+    # The longest Retry-After honored before retrying (longer waits are cut to this).
+    http_max_retry_after_s: float = 900.0
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 

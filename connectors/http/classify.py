@@ -19,12 +19,14 @@ from connectors.errors import BugError, ConfigError, ConnectorError, ErrorKind, 
 class Verdict:
     """What to do with a response: ``kind`` None means success (2xx or 304). ``not_found``: the
     provider says the addressed resource does not exist or cannot be seen (raised as
-    :class:`NotFoundError`, a CONFIG error)."""
+    :class:`NotFoundError`, a CONFIG error). ``status``: the HTTP status the error stands for
+    when the provider answers it otherwise (Slack's 200 ``token_revoked`` is a 401)."""
 
     kind: ErrorKind | None
     reason: str = ""
     retry_after: float | None = None
     not_found: bool = False
+    status: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -104,7 +106,7 @@ def raise_for_verdict(verdict: Verdict, response: httpx.Response, what: str) -> 
     elif verdict.kind is ErrorKind.CONFIG and verdict.not_found:
         exc = NotFoundError(message, status=response.status_code, said=detail)
     elif verdict.kind is ErrorKind.CONFIG:
-        exc = ConfigError(message, status=response.status_code)
+        exc = ConfigError(message, status=verdict.status or response.status_code)
     else:
         exc = BugError(message, status=response.status_code)
     raise exc

@@ -54,6 +54,7 @@ class RetryPolicy:
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 60.0
     max_retry_after_s: float = 900.0
+    timeout_s: float = 30.0  # per attempt: connect (at most 10 s) and each read
 
 
 @dataclass
@@ -88,7 +89,7 @@ class HttpClient:
         budget_key: str = "default",
         classify: Classifier = classify_response,
         max_in_flight: int = 8,
-        timeout: httpx.Timeout | float = httpx.Timeout(30.0, connect=10.0),
+        timeout: httpx.Timeout | float | None = None,  # default: the retry policy's timeout_s
         retry: RetryPolicy = RetryPolicy(),
         validator_lookup: Callable[[str], tuple[str | None, str | None] | None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -110,7 +111,9 @@ class HttpClient:
             base_url=self.base_url,
             auth=auth,
             headers=dict(headers or {}),
-            timeout=timeout,
+            timeout=timeout
+            if timeout is not None
+            else httpx.Timeout(retry.timeout_s, connect=min(10.0, retry.timeout_s)),
             transport=transport,
             verify=default_ssl_context(),
             limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),

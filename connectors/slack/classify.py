@@ -73,6 +73,7 @@ def classify_slack(response: httpx.Response) -> Verdict:
             ErrorKind.CONFIG,
             f"Slack rejected the token ({error}): the app was uninstalled, the token revoked or the account "
             "deactivated; reinstall the Slack app and reconnect the source with its new bot token",
+            status=401,  # the credential is refused: the source's credentials are invalid
         )
     if error == "not_in_channel":
         return Verdict(
