@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck venv clean
+.PHONY: demo test chaos lint typecheck venv clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python scripts/run_tests.py
+
+# The whole chaos matrix (every fault, several seeds) on the real services; the CI subset runs in `make test`.
+chaos: $(STAMP)
+	HEADWATER_CHAOS=full HEADWATER_REQUIRE_SERVICES=1 $(BIN)/python scripts/run_tests.py tests/chaos -m chaos
 
 clean:
 	rm -rf $(VENV) .headwater .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -108,6 +108,16 @@ class Database:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         else:
             kwargs["pool_pre_ping"] = True
+            # A connection attempt to a server that is restarting, and a connection whose server
+            # vanished without a word, fail within seconds instead of blocking a worker forever
+            # (db.retrying then runs the unit of work again).
+            kwargs["connect_args"] = {
+                "connect_timeout": 10,
+                "keepalives": 1,
+                "keepalives_idle": 30,
+                "keepalives_interval": 10,
+                "keepalives_count": 3,
+            }
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
         self.engine: Engine = create_engine(url, **kwargs)

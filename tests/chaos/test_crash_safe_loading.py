@@ -73,14 +73,14 @@ def crash_child(url: str, key: str, run_id: int, point: str) -> None:  # in a sp
 
         store.TaskStore.commit = commit  # type: ignore[method-assign]
     else:
-        real_transition = worker.transition_task
+        real_transition = worker.transition_task  # type: ignore[attr-defined]
 
         def transition(session: Any, task_id: int, state: Any, *args: Any, **kw: Any) -> bool:
             if state == State.COMPLETED and _stream_of(session, task_id) == STREAM:
                 os._exit(9)  # every batch and the cursor committed; the task still RUNNING
             return real_transition(session, task_id, state, *args, **kw)
 
-        worker.transition_task = transition  # type: ignore[assignment]
+        worker.transition_task = transition  # type: ignore[attr-defined]
     db = Database(url)
     drive(db, SecretStr(key), run_id)
 
