@@ -82,7 +82,10 @@ class DatabaseCollector:
         queue = GaugeMetricFamily(
             "headwater_queue_depth", "Runs waiting to start (scheduled or pending), by tenant.", labels=["tenant"]
         )
-        depth = {slug: 0 for slug in s.execute(select(Tenant.slug)).scalars()}
+        slugs = list(s.execute(select(Tenant.slug)).scalars())
+        depth = dict.fromkeys(slugs, 0)
+        # Gauges say 0 when idle rather than vanishing: every tenant x active state is present.
+        now = {(slug, state.lower()): 0 for slug in slugs for state in ACTIVE}
         rows = s.execute(
             select(Tenant.slug, Run.state, func.count())
             .join(Tenant, Tenant.id == Run.tenant_id)
@@ -92,9 +95,11 @@ class DatabaseCollector:
             if state in TERMINAL:
                 total.add_metric([slug, state.lower()], n)
             else:
-                current.add_metric([slug, state.lower()], n)
+                now[(slug, state.lower())] = now.get((slug, state.lower()), 0) + n
                 if state in QUEUED:
                     depth[slug] = depth.get(slug, 0) + n
+        for (slug, state), n in sorted(now.items()):
+            current.add_metric([slug, state], n)
         for slug, n in sorted(depth.items()):
             queue.add_metric([slug], n)
         yield from (total, current, queue)
@@ -126,7 +131,7 @@ class DatabaseCollector:
         )
         errors = CounterMetricFamily(
             "headwater_task_errors",
-            "Failed task runs by connector and error kind (CONFIG, TRANSIENT, DATA, BUG, CRASH).",
+            "Failed task runs by connector and error kind (config, transient, data, bug, crash).",
             labels=["connector", "error_kind"],
         )
         rows = s.execute(
@@ -135,14 +140,15 @@ class DatabaseCollector:
             .group_by(Source.kind, TaskRun.stream, TaskRun.state, TaskRun.error_kind)
         ).tuples()
         terminal: dict[tuple[str, str, str], int] = {}
-        active: dict[tuple[str, str], int] = {}
+        kinds = s.execute(select(Source.kind).distinct()).scalars()
+        active: dict[tuple[str, str], int] = {(kind, state.lower()): 0 for kind in kinds for state in ACTIVE}
         failed: dict[tuple[str, str], int] = {}
         for kind, stream, state, error_kind, n in rows:
             if state in TERMINAL:
                 key = (kind, stream, state.lower())
                 terminal[key] = terminal.get(key, 0) + n
                 if state in ("FAILED", "CRASHED"):
-                    ek = (kind, error_kind or "UNKNOWN")
+                    ek = (kind, (error_kind or "unknown").lower())
                     failed[ek] = failed.get(ek, 0) + n
             else:
                 ak = (kind, state.lower())

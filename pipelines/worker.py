@@ -165,12 +165,13 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
         return started_task
     task, source = started_task
     started = time.perf_counter()
+    stats = HttpStats()  # outlives a failure: failed tasks record their HTTP counts too
     try:
         rt = runtime_for(source, res.vault)
         partition = db.retrying(lambda: load_partition(task.partition, rt, db), what=f"task {task_run_id} start")
         http_stats, stream_result = asyncio.run(
             until_cancelled(
-                _run(rt, db, res, cfg, task.stream, partition, full, task.run_id, task_run_id),
+                _run(rt, db, res, cfg, task.stream, partition, full, task.run_id, task_run_id, stats),
                 lambda: _cancelled(db, task_run_id),
             )
         )
@@ -195,6 +196,9 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
                     error_kind=str(kind),
                     traceback=trace,
                     duration_s=time.perf_counter() - started,
+                    requests=stats.requests,
+                    http_retries=stats.retries,
+                    rate_wait_s=stats.rate_wait_s,
                 )
                 if refused:
                     s.execute(update(Source).where(Source.id == task.source_id).values(credentials_status="invalid"))
@@ -294,6 +298,7 @@ async def _run(
     full: bool,
     run_id: int,
     task_run_id: int,
+    stats: HttpStats | None = None,
 ) -> tuple[HttpStats, Any]:
     budget, closer = _budget(res)
     store = TaskStore(db, tenant_id=rt.tenant_id, source_id=rt.source_id, stream=stream, partition=None)
@@ -301,6 +306,8 @@ async def _run(
         async with open_http(
             rt, budget=budget, validator_lookup=store.validator, max_in_flight=cfg.max_in_flight, retry=cfg.retry
         ) as http:
+            if stats is not None:
+                http.stats = stats
             result = await run_task(rt, db, http, stream, partition, full=full, run_id=run_id, task_run_id=task_run_id)
             return http.stats, result
     finally:

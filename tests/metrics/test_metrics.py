@@ -107,7 +107,7 @@ def test_failures_queue_and_runs_of_other_processes(forge: Forge, tmp_path: Path
         m = scrape(scraper)
         assert value(m, "headwater_runs_total", tenant="acme", state="failed") == 1
         assert value(m, "headwater_tasks_total", connector="forge", stream="branches", state="failed") == 1
-        assert value(m, "headwater_task_errors_total", connector="forge", error_kind="TRANSIENT") == 1
+        assert value(m, "headwater_task_errors_total", connector="forge", error_kind="transient") == 1
         assert value(m, "headwater_http_retries_total", connector="forge") is not None
 
         with forge.app.db.session() as s:
