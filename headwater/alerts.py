@@ -6,7 +6,7 @@ What raises an alert:
   and :func:`alert_run` for runs recovery marked CRASHED);
 * a run never started within the lease (``run_stuck``, :func:`alert_run` from the scheduler);
 * a source whose credentials the provider rejected (once per episode: again only after the
-  source succeeded since);
+  source succeeded or got new credentials since);
 * a source that has not succeeded for ``HEADWATER_STALE_AFTER_HOURS``
   (:func:`check_stale_sources`, called by the scheduler; once per stale episode).
 
@@ -99,7 +99,9 @@ def credential_alerts(session: Session, run: Run) -> list[dict[str, Any]]:
         select(Source).where(Source.tenant_id == run.tenant_id, Source.credentials_status == "invalid")
     ).scalars():
         key = f"credentials_invalid:{src.id}"
-        if _alerted_since(session, key, src.last_success_at):
+        # A new episode starts with a success or with new credentials (`source update`).
+        since = max((t for t in (src.last_success_at, src.credentials_updated_at) if t is not None), default=None)
+        if _alerted_since(session, key, since):
             continue
         out.append(
             {

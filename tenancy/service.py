@@ -41,6 +41,19 @@ def describe_validation_error(exc: pydantic.ValidationError, what: str) -> str:
     return "; ".join(parts)
 
 
+def check_secret_values(secrets: Mapping[str, Any]) -> None:
+    """Refuse empty secrets and ones with control characters or surrounding spaces (they fail
+    later as an illegal HTTP header); the message names the field, never the value."""
+    for key, value in secrets.items():
+        text = value.get_secret_value() if isinstance(value, pydantic.SecretStr) else value
+        if not isinstance(text, str):
+            raise TenancyError(f"secret '{key}' must be a string")
+        if not text:
+            raise TenancyError(f"secret '{key}' is empty: give its value (or KEY=@env:VAR, KEY=@file:PATH)")
+        if text != text.strip() or any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise TenancyError(f"secret '{key}' has spaces around it or control characters (a stray newline?)")
+
+
 def add_tenant(session: Session, slug: str, name: str | None = None) -> Tenant:
     if not SLUG_RE.match(slug):
         raise TenancyError(f"tenant slug {slug!r} is invalid: use lower-case letters, digits and '-' (max 63)")
@@ -92,6 +105,7 @@ def add_source(
         parsed = connector.parse_options(opts)
     except pydantic.ValidationError as exc:
         raise TenancyError(f"{kind} source: {describe_validation_error(exc, 'option')}") from None
+    check_secret_values(secrets)
     try:
         parsed_secrets = connector.parse_secrets(secrets)
     except pydantic.ValidationError as exc:

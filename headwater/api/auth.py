@@ -1,8 +1,9 @@
 """Who is calling: the admin token (HEADWATER_ADMIN_TOKEN) or a tenant's API token.
 
 Tokens come from ``Authorization: Bearer …`` or, for browsers, the HttpOnly cookie set by the
-dashboard's sign-in form. A tenant token sees only its tenant: other tenants' resources
-answer 404 (not 403), so their existence is not revealed.
+dashboard's sign-in form. Revoked and expired tenant tokens are refused like unknown ones
+(401); each use is recorded in ``last_used_at`` (at most once a minute). A tenant token sees
+only its tenant: other tenants' resources answer 404 (not 403), so their existence is not revealed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException, Request
 
 from headwater.app import App
-from tenancy import tenant_for_token
+from tenancy.tokens import needs_touch, token_row, touch_token
 
 COOKIE = "headwater_token"
 
@@ -41,8 +42,14 @@ def principal_for(hw: App, token: str | None) -> Principal | None:
     if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
         return Principal(admin=True)
     with hw.db.read() as s:
-        tenant = tenant_for_token(s, token)
-        return Principal(admin=False, tenant_id=tenant.id) if tenant else None
+        row = token_row(s, token)  # unknown, revoked and expired tokens alike: None (401)
+        if row is None:
+            return None
+        who, token_id, touch = Principal(admin=False, tenant_id=row.tenant_id), row.id, needs_touch(row)
+    if touch:  # last_used_at: one small write at most once a minute per token
+        with hw.db.session() as s:
+            touch_token(s, token_id)
+    return who
 
 
 def require(hw: App, request: Request) -> Principal:

@@ -17,6 +17,7 @@ from fastapi.security import HTTPBearer
 from sqlalchemy.orm import Session
 
 from headwater.api.auth import Principal, require
+from headwater.api.levers import levers_router
 from headwater.api.schemas import (
     CancelRequest,
     Problem,
@@ -269,4 +270,5 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
             )
         return SourceCreated(source=view, run=backfill)
 
+    router.include_router(levers_router(hw, principal))  # PATCH sources, GET connectors
     return router

@@ -38,6 +38,17 @@ class SourceCreate(StrictBody):
     backfill: bool = Field(True, description="Queue the onboarding backfill run.")
 
 
+class SourceUpdate(StrictBody):
+    options: dict[str, str | int | bool | list[str]] = Field(
+        default_factory=dict, description="Merged over the stored options."
+    )
+    secrets: dict[str, str] = Field(
+        default_factory=dict, description="New credentials (a complete set replaces, a partial one merges)."
+    )
+    enabled: bool | None = Field(None, description="False: left out of runs; true: included again.")
+    force: bool = Field(False, description="Store new options or secrets even when their check fails.")
+
+
 class RunAccepted(BaseModel):
     run_id: int
     state: str
@@ -77,6 +88,11 @@ class SourceOut(BaseModel):
 class SourceCreated(BaseModel):
     source: SourceOut
     run: RunAccepted | None = Field(None, description="The onboarding backfill run.")
+
+
+class SourceUpdated(BaseModel):
+    source: SourceOut
+    check: dict[str, Any] | None = Field(None, description="The check's verdict (when options or secrets changed).")
 
 
 class Problem(BaseModel):

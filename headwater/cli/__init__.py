@@ -8,12 +8,16 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
+from headwater.cli.connectors import connectors_app
 from headwater.cli.context import app_context
 from headwater.cli.demo import demo_command
 from headwater.cli.output import JsonOpt, debug_enabled, error_line, set_debug, show
 from headwater.cli.runs import refresh_command, run_app, runs_command
+from headwater.cli.secrets import secrets_app
 from headwater.cli.services import register as register_services
+from headwater.cli.source_levers import register as register_source_levers
 from headwater.cli.tenants import records_command, source_app, tenant_app
+from headwater.cli.tokens import register as register_tokens
 from headwater.errors import describe
 
 app = typer.Typer(
@@ -63,11 +67,15 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(source_app, name="source")
 app.add_typer(run_app, name="run")
+app.add_typer(connectors_app, name="connectors")
+app.add_typer(secrets_app, name="secrets")
 app.command("records")(records_command)
 app.command("refresh")(refresh_command)
 app.command("runs")(runs_command)
 app.command("demo")(demo_command)
 register_services(app)
+register_source_levers(source_app)
+register_tokens(tenant_app)
 
 
 def main() -> None:

@@ -42,6 +42,8 @@ class Source(Base):
     secrets_encrypted: Mapped[str] = mapped_column(Text, default="")
     credentials_status: Mapped[str] = mapped_column(String(32), default="unknown")
     last_success_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # When options or secrets last changed (`source update`): a rejection after it alerts anew.
+    credentials_updated_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:  # never shows secrets
@@ -59,6 +61,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64))
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True)  # None: never expires
+    last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)  # updated at most once a minute
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     def __repr__(self) -> str:

@@ -121,9 +121,9 @@ def test_bad_input_exits_nonzero_with_one_line_and_writes_nothing(
 def test_source_remove_and_unknown(cli: Invoke) -> None:
     cli("tenant", "add", "acme")
     sid = as_json(cli("source", "add", "acme", "github", *GOOD, "--json"))["id"]
-    cli("source", "remove", "acme", str(sid))
+    cli("source", "remove", "acme", str(sid), "--yes")
     assert as_json(cli("source", "list", "acme", "--json")) == []
-    result = cli("source", "remove", "acme", str(sid), ok=False)
+    result = cli("source", "remove", "acme", str(sid), "--yes", ok=False)
     assert result.exit_code != 0 and f"no source {sid}" in result.stderr
 
 
