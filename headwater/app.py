@@ -39,7 +39,11 @@ class App:
         # is upgraded explicitly with `headwater db upgrade`.
         if migrate and settings.is_embedded_db and not is_current(db):
             upgrade(db)
-        return cls(settings=settings, db=db, vault=Vault(secret_key(settings)))
+        # A key from the key file is re-read when it changes (`headwater secrets rotate-key`), so a
+        # long-running API process follows a rotation; HEADWATER_SECRET_KEY is fixed per process.
+        home = settings.home
+        reload = None if settings.secret_key is not None else (lambda: load_key(home))
+        return cls(settings=settings, db=db, vault=Vault(secret_key(settings), reload=reload))
 
     def close(self) -> None:
         self.db.dispose()

@@ -41,3 +41,19 @@ def test_a_vault_with_reload_follows_a_rotated_key_file(tmp_path: Path) -> None:
     write_key_file(tmp_path, [new])
     assert vault.decrypt(rotated) == {"a": 1}  # a long-running process re-reads the file
     assert Vault(SecretStr(new)).decrypt(vault.encrypt({"b": 2})) == {"b": 2}  # and writes with the new key
+
+
+def test_an_app_on_the_key_file_follows_a_rotation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from headwater.app import App
+    from headwater.settings import Settings
+
+    monkeypatch.delenv("HEADWATER_SECRET_KEY", raising=False)
+    app = App.create(Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path}/hw.db"))
+    try:
+        old = (tmp_path / "secret.key").read_text().strip()
+        new = key()
+        rotated = Vault(SecretStr(f"{new},{old}")).rotate(app.vault.encrypt({"t": "x"}))
+        write_key_file(tmp_path, [new])  # what rotate-key leaves behind
+        assert app.vault.decrypt(rotated) == {"t": "x"}
+    finally:
+        app.close()
