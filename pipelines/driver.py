@@ -405,7 +405,9 @@ class Driver:
             for task_id, summary in self.runner.wait(timeout=HEARTBEAT_S):
                 key = graph.key_of[task_id]
                 state = str(summary.get("state"))
-                if "error" in summary:  # lost on Dask (worker died, no workers): record why
+                if state == "LOST":  # finished or not: the task's row knows
+                    state = self._settle_lost(task_id, summary)
+                elif "error" in summary:  # lost on Dask (worker died, no workers): record why
                     self._record_lost(task_id, State(state), summary)
                 graph.state[key] = state
                 if key in graph.discovery and state == State.COMPLETED:
@@ -418,6 +420,19 @@ class Driver:
                 log.info("run %s was cancelled; stopping its tasks", run_id)
                 self.runner.cancel()
                 return
+
+    def _settle_lost(self, task_id: int, summary: dict[str, Any]) -> str:
+        """A task whose summary never came back: its recorded outcome if it has one, else CRASHED."""
+
+        def settle() -> str:
+            with self.db.session() as s:
+                current = State(s.execute(select(TaskRun.state).where(TaskRun.id == task_id)).scalar_one())
+                if current in TERMINAL_STATES:
+                    return str(current)
+                transition_task(s, task_id, State.CRASHED, str(summary["error"])[:4000], error_kind="CRASH")
+                return str(State.CRASHED)
+
+        return self.db.retrying(settle, what=f"task {task_id}")
 
     def _record_lost(self, task_id: int, state: State, summary: dict[str, Any]) -> None:
         def write() -> None:

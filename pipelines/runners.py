@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -11,6 +12,8 @@ from typing import Any, Protocol
 from pipelines.worker import WorkerConfig, execute_task
 
 log = logging.getLogger(__name__)
+
+GATHER_TIMEOUT_S = 10.0
 
 
 class TaskRunner(Protocol):
@@ -105,8 +108,21 @@ class DaskRunner:
                 why = f"the Dask future was {fut.status} (scheduler restarted or the task was released)"
                 out.append((task_id, {"state": "CRASHED", "error": why, "error_kind": "CRASH"}))
             else:
-                out.append((task_id, fut.result()))
+                out.append((task_id, self._result(fut)))
         return out
+
+    def _result(self, fut: Any) -> dict[str, Any]:
+        """The task's small summary. Its worker may have died after finishing it but before the
+        summary was gathered: then Dask would recompute it, and ``result()`` block meanwhile. The
+        database holds the outcome anyway, so the driver reads it from there (state LOST)."""
+        try:
+            summary: dict[str, Any] = fut.result(timeout=GATHER_TIMEOUT_S)
+            return summary
+        except Exception as exc:
+            log.warning("the summary of %s could not be gathered (%s); reading its outcome", fut.key, exc)
+            with contextlib.suppress(Exception):
+                fut.cancel()
+            return {"state": "LOST", "error": f"its Dask worker was lost before reporting: {type(exc).__name__}"}
 
     def _address(self) -> str:
         try:

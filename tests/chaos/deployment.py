@@ -18,10 +18,12 @@ from typing import Any
 
 import httpx
 import redis
+from sqlalchemy import select
 
 from connectors.sandbox import RunningServer, Sandbox
 from headwater.cli.sandboxes import source_settings, start
 from storage import Database
+from storage.models import Run
 from tests.ingest_support import ServedSandbox
 from tests.integration.services import BIN, Proc, free_port, spawn, start_api, start_dask, start_worker, wait_until
 
@@ -34,13 +36,23 @@ def pg_cluster() -> tuple[str, str]:
     return out[0], out[1]
 
 
-def restart_postgres() -> None:
+def postgres(action: str) -> None:
     version, name = pg_cluster()
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "restart", "-m", "fast"],
-        check=True,
-        capture_output=True,
-    )
+    argv = ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, action]
+    subprocess.run(argv + (["-m", "fast"] if action != "start" else []), check=True, capture_output=True)
+
+
+def restart_postgres() -> None:
+    postgres("restart")
+
+
+def postgres_down(seconds: float) -> None:
+    """PostgreSQL stopped for ``seconds`` (a failover, a maintenance restart), then started."""
+    postgres("stop")
+    try:
+        time.sleep(seconds)
+    finally:
+        postgres("start")
 
 
 @dataclass
@@ -97,6 +109,13 @@ class Deployment:
         argv = [str(BIN / "dask"), "worker", self.env["HEADWATER_DASK_ADDRESS"], "--nworkers", "1"]
         argv += ["--nthreads", "8", "--no-dashboard", "--host", "127.0.0.1"]
         self.procs[name] = spawn(name, argv, self.env, self.logs)
+
+    def driven_by(self, name: str, run_ids: list[int]) -> list[int]:
+        """Which of these runs the process ``name`` drives right now."""
+        pid = str(self.procs[name].popen.pid)
+        with self.db.read() as s:
+            rows = s.execute(select(Run.id, Run.driver).where(Run.id.in_(run_ids))).all()
+        return [rid for rid, driver in rows if driver and driver.rpartition(":")[2] == pid]
 
     def kill(self, name: str) -> None:
         self.procs[name].kill()
