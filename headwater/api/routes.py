@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, Response, Security
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Query, Request, Response, Security
 from fastapi.security import HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing or invalid token."},
     404: {"model": Problem, "description": "No such resource visible to this token."},
     422: {"model": Problem, "description": "Malformed request."},
+}
+# Ids are database integers: a larger one cannot exist and is refused (422) before any query.
+MAX_ID = 2**31 - 1
+RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="A run id.")]
+# Statuses of single operations, documented where they can happen.
+FORBIDDEN: dict[int | str, dict[str, Any]] = {403: {"model": Problem, "description": "Needs the admin token."}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "Refused in the current state (already exists, finished, or running)."}
+}
+QUEUE_DOWN: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "description": "The run queue is unavailable; the run is FAILED saying so."}
 }
 
 
@@ -122,7 +133,9 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
         with hw.db.read() as s:
             return [tenant_out(t) for t in list_tenants(s) if who.can_see(t.id)]
 
-    @router.post("/tenants", status_code=201, response_model=TenantOut, tags=["tenants"])
+    @router.post(
+        "/tenants", status_code=201, response_model=TenantOut, tags=["tenants"], responses={**FORBIDDEN, **CONFLICT}
+    )
     def post_tenant(body: TenantCreate, who: Principal = Depends(principal)) -> TenantOut:
         """Create a tenant (admin token only)."""
         if not who.admin:
@@ -138,7 +151,13 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
             return tenant_out(tenant)
 
     # -- refresh and runs ---------------------------------------------------------------
-    @router.post("/tenants/{slug}/refresh", status_code=202, response_model=RunAccepted, tags=["runs"])
+    @router.post(
+        "/tenants/{slug}/refresh",
+        status_code=202,
+        response_model=RunAccepted,
+        tags=["runs"],
+        responses={**CONFLICT, **QUEUE_DOWN},
+    )
     def refresh(
         slug: str,
         body: RefreshRequest | None = Body(None),
@@ -201,8 +220,8 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
 
     @router.get("/runs/{run_id}/logs", tags=["runs"])
     def get_run_logs(
-        run_id: int,
-        task: int | None = Query(None, description="Only this task's lines."),
+        run_id: RunId,
+        task: int | None = Query(None, ge=1, le=MAX_ID, description="Only this task's lines."),
         who: Principal = Depends(principal),
     ) -> list[dict[str, Any]]:
         """The log lines each task kept (the last 200 per task, INFO and above, redacted) =
@@ -212,7 +231,7 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
             return read_task_logs(s, run_id, task)
 
     @router.get("/runs/{run_id}", tags=["runs"])
-    def get_run(run_id: int, who: Principal = Depends(principal)) -> dict[str, Any]:
+    def get_run(run_id: RunId, who: Principal = Depends(principal)) -> dict[str, Any]:
         """The run with its tasks and their state histories (= `headwater run show --json`)."""
         with hw.db.read() as s:
             run = s.get(Run, run_id)
@@ -222,15 +241,21 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
         assert doc is not None
         return doc
 
-    @router.post("/runs/{run_id}/retry", status_code=202, response_model=RunAccepted, tags=["runs"])
-    def retry(run_id: int, who: Principal = Depends(principal)) -> RunAccepted:
+    @router.post(
+        "/runs/{run_id}/retry",
+        status_code=202,
+        response_model=RunAccepted,
+        tags=["runs"],
+        responses={**CONFLICT, **QUEUE_DOWN},
+    )
+    def retry(run_id: RunId, who: Principal = Depends(principal)) -> RunAccepted:
         """Re-run only the failed tasks of a failed, crashed or cancelled run (and their dependents)."""
         visible_run(run_id, who)
         return accepted(lambda: service.retry(run_id, requested_by=requester(who)))
 
-    @router.post("/runs/{run_id}/cancel", tags=["runs"])
+    @router.post("/runs/{run_id}/cancel", tags=["runs"], responses=CONFLICT)
     def cancel(
-        run_id: int, body: CancelRequest | None = Body(None), who: Principal = Depends(principal)
+        run_id: RunId, body: CancelRequest | None = Body(None), who: Principal = Depends(principal)
     ) -> dict[str, Any]:
         """Cancel a waiting or running run: waiting tasks end CANCELLED at once, running ones at
         their next request; committed batches stay. 409 when the run has already finished."""
@@ -251,7 +276,13 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
         with hw.db.read() as s:
             return [source_view(src) for src in list_sources(s, visible_tenant(s, slug, who))]
 
-    @router.post("/tenants/{slug}/sources", status_code=201, response_model=SourceCreated, tags=["sources"])
+    @router.post(
+        "/tenants/{slug}/sources",
+        status_code=201,
+        response_model=SourceCreated,
+        tags=["sources"],
+        responses={**CONFLICT, **QUEUE_DOWN},
+    )
     def post_source(slug: str, body: SourceCreate, who: Principal = Depends(principal)) -> SourceCreated:
         """Connect a source and queue its onboarding backfill."""
         with hw.db.session() as s:

@@ -16,7 +16,7 @@ class StrictBody(BaseModel):
 
 
 class RefreshRequest(StrictBody):
-    source_id: int | None = Field(None, description="Refresh only this source of the tenant.")
+    source_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Refresh only this source of the tenant.")
     full: bool = Field(False, description="Ignore cursors and re-read everything.")
 
 

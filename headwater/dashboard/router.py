@@ -128,7 +128,9 @@ def dashboard_router(hw: App) -> APIRouter:
         if isinstance(who, Response):
             return who
         with hw.db.session() as s:
-            ctx = data.run_page(s, who, run_id, hw.settings.stale_after_hours)
+            # An id past the database's INTEGER cannot exist (and would overflow the driver).
+            exists = 0 < run_id < 2**31
+            ctx = data.run_page(s, who, run_id, hw.settings.stale_after_hours) if exists else None
             me = identity(s, who)
         if ctx is None:
             return page("missing.html", status=404, who=me, what=f"run {run_id}")
