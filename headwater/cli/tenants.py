@@ -11,18 +11,20 @@ import typer
 from sqlalchemy import select
 
 from connectors.runtime import open_http
-from headwater.cli.connectors import SourceAddCommand
 from headwater.cli.context import app_context
-from headwater.cli.output import JsonOpt, fail, show
+from headwater.cli.output import JsonOpt, fail, short_time, show
+from headwater.cli.schedules import CRON_HELP, cron_value, next_refreshes
 from storage import model_for
 from tenancy import (
     TenancyError,
     add_source,
     add_tenant,
+    create_token,
     get_source,
     get_tenant,
     list_sources,
     list_tenants,
+    remove_source,
     runtime_for,
     source_view,
 )
@@ -71,7 +73,6 @@ def tenant_add(
     """Create a tenant."""
     with app_context() as app, app.db.session() as s:
         hook = webhook_url(alert_webhook) if alert_webhook is not None else None
-        positive(refresh_every, "--refresh-every")
         t = add_tenant(s, slug, name)
         t.refresh_interval_minutes = refresh_every
         t.alert_webhook_url = hook
@@ -84,14 +85,17 @@ def tenant_set(
     slug: str,
     name: str = typer.Option(None, "--name", help="Display name."),
     refresh_every: int = typer.Option(None, "--refresh-every", help="Scheduled refresh interval, minutes (0: none)."),
+    cron: str = typer.Option(None, "--cron", help=CRON_HELP),
     alert_webhook: str = WebhookOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Change a tenant's name, refresh interval or alert webhook."""
+    """Change a tenant's name, refresh schedule (interval and/or cron) or alert webhook."""
     with app_context() as app, app.db.session() as s:
         hook = webhook_url(alert_webhook) if alert_webhook is not None else None
-        positive(refresh_every, "--refresh-every", zero=True)
+        expr = cron_value(cron) if cron is not None else None
         t = get_tenant(s, slug)
+        if cron is not None:
+            t.refresh_cron = expr
         if name is not None:
             t.name = name
         if refresh_every is not None:
@@ -99,19 +103,34 @@ def tenant_set(
         if alert_webhook is not None:
             t.alert_webhook_url = hook
         s.flush()
-        show(tenant_view(t), as_json)
+        show({**tenant_view(t), **next_refreshes(s, [t])[t.id]}, as_json)
 
 
 @tenant_app.command("list")
 def tenant_list(as_json: bool = JsonOpt) -> None:
     """List tenants."""
     with app_context() as app, app.db.session() as s:
-        show([tenant_view(t) for t in list_tenants(s)], as_json, ["id", "slug", "name", "refresh_interval_minutes"])
+        tenants = list_tenants(s)
+        nexts = next_refreshes(s, tenants)
+        rows = [{**tenant_view(t), **nexts[t.id]} for t in tenants]
+        if as_json:
+            show(rows, as_json)
+            return
+        for r in rows:
+            r["every"] = f"{r['refresh_interval_minutes']} min" if r["refresh_interval_minutes"] else ""
+            r["next refresh"] = short_time(r["next_refresh_at"])
+        show(rows, as_json, ["id", "slug", "name", "every", "refresh_cron", "next refresh"])
+
+
+@tenant_app.command("token")
+def tenant_token(tenant: str, as_json: bool = JsonOpt) -> None:
+    """Create an API token for a tenant; it is printed once and stored hashed."""
+    with app_context() as app, app.db.session() as s:
+        token = create_token(s, get_tenant(s, tenant))
+        show({"token": token, "tenant": tenant}, as_json)
 
 
 def parse_pairs(pairs: list[str], what: str, *, env: bool = False) -> dict[str, str]:
-    """``KEY=VALUE`` pairs; with ``env`` (secrets) ``KEY=@env:VAR`` and ``KEY=@file:PATH`` read the
-    value from the environment or a file (its trailing newline dropped), and empty values are refused."""
     out: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair:
@@ -125,39 +144,16 @@ def parse_pairs(pairs: list[str], what: str, *, env: bool = False) -> dict[str, 
             if var not in os.environ:
                 raise TenancyError(f"--{what} {key}: environment variable {var} is not set")
             value = os.environ[var]
-        elif env and value.startswith("@file:"):
-            value = read_secret_file(what, key, value[6:])
-        if env and not value:
-            raise TenancyError(f"--{what} {key}: the value is empty (give KEY=VALUE, KEY=@env:VAR or KEY=@file:PATH)")
         out[key] = value
     return out
 
 
-def read_secret_file(what: str, key: str, path: str) -> str:
-    try:
-        with open(os.path.expanduser(path), encoding="utf-8") as fh:
-            return fh.read().rstrip("\r\n")
-    except OSError as exc:
-        raise TenancyError(f"--{what} {key}: cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise TenancyError(f"--{what} {key}: {path} is not UTF-8 text") from None
-
-
-def positive(value: int | None, flag: str, *, zero: bool = False) -> int | None:
-    """Refuse negative (and, unless ``zero``, zero) numbers given to ``flag``."""
-    if value is not None and (value < 0 or (value == 0 and not zero)):
-        raise TenancyError(f"{flag} must be {'0 or more' if zero else 'a positive number'}, got {value}")
-    return value
-
-
-@source_app.command("add", cls=SourceAddCommand)
+@source_app.command("add")
 def source_add(
     tenant: str,
     kind: str,
     option: list[str] = typer.Option([], "--option", "-o", help="KEY=VALUE (repeatable)."),
-    secret: list[str] = typer.Option(
-        [], "--secret", "-s", help="KEY=VALUE, KEY=@env:VAR or KEY=@file:PATH (repeatable)."
-    ),
+    secret: list[str] = typer.Option([], "--secret", "-s", help="KEY=VALUE or KEY=@env:VAR (repeatable)."),
     name: str = typer.Option(None, "--name"),
     backfill: bool = typer.Option(
         None, "--backfill/--no-backfill", help="Queue the onboarding backfill (default: when a queue is configured)."
@@ -194,6 +190,14 @@ def source_list(tenant: str, as_json: bool = JsonOpt) -> None:
         show(rows, as_json, ["id", "kind", "name", "enabled", "credentials_status", "options"])
 
 
+@source_app.command("remove")
+def source_remove(tenant: str, source_id: int, as_json: bool = JsonOpt) -> None:
+    """Remove a source and its data."""
+    with app_context() as app, app.db.session() as s:
+        remove_source(s, get_tenant(s, tenant), source_id)
+        show({"removed": source_id}, as_json)
+
+
 @source_app.command("check")
 def source_check(tenant: str, source_id: int, as_json: bool = JsonOpt) -> None:
     """Verify a source's credentials and permissions without ingesting anything."""
@@ -228,7 +232,6 @@ def records_command(
 ) -> None:
     """Normalized rows of one entity kind (every column)."""
     with app_context() as app, app.db.session() as s:
-        positive(limit, "--limit")
         t = get_tenant(s, tenant)
         try:
             model = model_for(kind)
