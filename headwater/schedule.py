@@ -4,9 +4,10 @@ Each tick:
   * every tenant whose schedule (``refresh_interval_minutes`` and/or ``refresh_cron``) fired since
     its last run gets a run (trigger ``schedule``). Coalescing makes two
     schedulers, or a schedule racing a click, harmless: they join the waiting run;
-  * runs whose driver died and that nobody resumed are marked CRASHED (retryable) and alerted
-    about. With a broker the grace period covers the re-delivery of the dead worker's message
-    first; a run whose planned tasks had all completed is closed COMPLETED instead;
+  * runs whose driver died: with a broker they are put back on the queue at once and resumed
+    by the next worker (no waiting for the broker's visibility timeout); without one, or after
+    MAX_RESUMES resumes, they are marked CRASHED (retryable) and alerted about. A run whose
+    planned tasks had all completed is closed COMPLETED instead;
   * with a broker, runs left SCHEDULED but never put on the queue are queued;
   * runs waiting past ``HEADWATER_RUN_LEASE_S`` with nothing keeping them waiting are FAILED
     (a ``run_stuck`` alert), so no tenant is blocked behind a run nobody will execute;
@@ -30,10 +31,10 @@ from headwater.alerts import alert_run, check_stale_sources, deliver_pending
 from headwater.app import App
 from headwater.cron import is_due
 from headwater.dispatch import DispatchError, RunService
-from pipelines import recover_crashed_runs
-from pipelines.driver import STALE_AFTER
-from pipelines.state import expire_queued_runs, mark_stale_runs_crashed
-from storage.models import Run, State, Tenant, Trigger, utcnow
+from pipelines import recover_crashed_runs, set_run_state
+from pipelines.driver import REQUEUED, STALE_AFTER, driver_alive
+from pipelines.state import close_if_all_completed, crash_unfinished_tasks, expire_queued_runs
+from storage.models import Run, RunState, State, Tenant, Trigger, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Tick:
     crashed: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
     expired: list[int] = field(default_factory=list)
+    resumed: list[int] = field(default_factory=list)  # with a broker: orphaned runs put back on the queue
     alerts_delivered: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -121,19 +123,57 @@ def expire_leases(app: App, tick: Tick) -> None:
         alert_run(app, run_id, kind="run_stuck")
 
 
-def recover(app: App, tick: Tick) -> None:
-    """Runs whose driver is gone become CRASHED (and raise an alert). With a broker, only after
-    the dead worker's message had its chance to be re-delivered and resumed (visibility timeout +
-    staleness)."""
+def recover(app: App, tick: Tick, service: RunService | None = None) -> None:
+    """Runs whose driver is gone. Without a broker they become CRASHED (and alert). With one they
+    are put on the queue again, to be resumed by the next worker within seconds rather than
+    after the broker's visibility timeout; CRASHED only after MAX_RESUMES resumes, or when no
+    worker took the re-queued run within the lease. A run whose planned tasks had all completed
+    is closed COMPLETED instead."""
     if not app.settings.broker_url:
         crashed = recover_crashed_runs(app.db)
     else:
-        grace = STALE_AFTER + timedelta(seconds=app.settings.broker_visibility_timeout)
-        with app.db.session() as s:
-            crashed = mark_stale_runs_crashed(s, older_than=grace)
+        crashed = requeue_orphans(app, tick, service or RunService(app))
     tick.crashed.extend(crashed)
     for run_id in crashed:
         alert_run(app, run_id)
+
+
+MAX_RESUMES = 3
+
+
+def requeue_orphans(app: App, tick: Tick, service: RunService) -> list[int]:
+    lease = timedelta(seconds=app.settings.run_lease_s)
+    requeue: list[tuple[int, str, int]] = []
+    with app.db.session() as s:
+        crashed = []
+        for run in s.execute(select(Run).where(Run.state.in_([State.RUNNING, State.RETRYING]))).scalars():
+            if driver_alive(run):
+                continue
+            if close_if_all_completed(s, run):
+                continue
+            resumes = s.execute(
+                select(func.count())
+                .select_from(RunState)
+                .where(RunState.run_id == run.id, RunState.state == State.RETRYING)
+            ).scalar_one()
+            never_taken = run.driver == REQUEUED  # re-queued a lease ago and no worker resumed it
+            if resumes >= MAX_RESUMES or never_taken:
+                why = (
+                    f"its driver stopped {resumes} times" if not never_taken else f"no worker resumed it within {lease}"
+                )
+                crash_unfinished_tasks(s, run.id, "the run's driver stopped (process died or was killed)")
+                set_run_state(s, run, State.CRASHED, f"the run's driver stopped and {why}; retry it")
+                crashed.append(run.id)
+                continue
+            # Re-queued: whoever takes it resumes it (Driver: a RUNNING run whose driver is gone).
+            run.driver = REQUEUED
+            run.heartbeat_at = utcnow() - STALE_AFTER + lease
+            requeue.append((run.id, run.trigger, run.priority))
+    for run_id, trigger, priority in requeue:
+        with contextlib.suppress(DispatchError):
+            service.dispatch(run_id, trigger, priority)
+            tick.resumed.append(run_id)
+    return crashed
 
 
 def tick_once(app: App, now: datetime | None = None) -> Tick:
@@ -141,7 +181,7 @@ def tick_once(app: App, now: datetime | None = None) -> Tick:
     service = RunService(app)
     steps: list[tuple[str, Any]] = [
         ("schedule", lambda: schedule_due(app, tick, service, now)),
-        ("recover", lambda: recover(app, tick)),
+        ("recover", lambda: recover(app, tick, service)),
         ("requeue", lambda: requeue_unqueued(app, tick, service)),
         ("lease", lambda: expire_leases(app, tick)),
         ("stale", lambda: check_stale_sources(app)),

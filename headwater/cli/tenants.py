@@ -11,6 +11,7 @@ import typer
 from sqlalchemy import select
 
 from connectors.runtime import open_http
+from headwater.cli.connectors import SourceAddCommand
 from headwater.cli.context import app_context
 from headwater.cli.output import JsonOpt, fail, short_time, show
 from headwater.cli.schedules import CRON_HELP, cron_value, next_refreshes
@@ -19,12 +20,10 @@ from tenancy import (
     TenancyError,
     add_source,
     add_tenant,
-    create_token,
     get_source,
     get_tenant,
     list_sources,
     list_tenants,
-    remove_source,
     runtime_for,
     source_view,
 )
@@ -73,6 +72,7 @@ def tenant_add(
     """Create a tenant."""
     with app_context() as app, app.db.session() as s:
         hook = webhook_url(alert_webhook) if alert_webhook is not None else None
+        positive(refresh_every, "--refresh-every")
         t = add_tenant(s, slug, name)
         t.refresh_interval_minutes = refresh_every
         t.alert_webhook_url = hook
@@ -92,6 +92,7 @@ def tenant_set(
     """Change a tenant's name, refresh schedule (interval and/or cron) or alert webhook."""
     with app_context() as app, app.db.session() as s:
         hook = webhook_url(alert_webhook) if alert_webhook is not None else None
+        positive(refresh_every, "--refresh-every", zero=True)
         expr = cron_value(cron) if cron is not None else None
         t = get_tenant(s, slug)
         if cron is not None:
@@ -122,15 +123,9 @@ def tenant_list(as_json: bool = JsonOpt) -> None:
         show(rows, as_json, ["id", "slug", "name", "every", "refresh_cron", "next refresh"])
 
 
-@tenant_app.command("token")
-def tenant_token(tenant: str, as_json: bool = JsonOpt) -> None:
-    """Create an API token for a tenant; it is printed once and stored hashed."""
-    with app_context() as app, app.db.session() as s:
-        token = create_token(s, get_tenant(s, tenant))
-        show({"token": token, "tenant": tenant}, as_json)
-
-
 def parse_pairs(pairs: list[str], what: str, *, env: bool = False) -> dict[str, str]:
+    """``KEY=VALUE`` pairs; with ``env`` (secrets) ``KEY=@env:VAR`` and ``KEY=@file:PATH`` read the
+    value from the environment or a file (its trailing newline dropped), and empty values are refused."""
     out: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair:
@@ -144,16 +139,39 @@ def parse_pairs(pairs: list[str], what: str, *, env: bool = False) -> dict[str, 
             if var not in os.environ:
                 raise TenancyError(f"--{what} {key}: environment variable {var} is not set")
             value = os.environ[var]
+        elif env and value.startswith("@file:"):
+            value = read_secret_file(what, key, value[6:])
+        if env and not value:
+            raise TenancyError(f"--{what} {key}: the value is empty (give KEY=VALUE, KEY=@env:VAR or KEY=@file:PATH)")
         out[key] = value
     return out
 
 
-@source_app.command("add")
+def read_secret_file(what: str, key: str, path: str) -> str:
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as fh:
+            return fh.read().rstrip("\r\n")
+    except OSError as exc:
+        raise TenancyError(f"--{what} {key}: cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise TenancyError(f"--{what} {key}: {path} is not UTF-8 text") from None
+
+
+def positive(value: int | None, flag: str, *, zero: bool = False) -> int | None:
+    """Refuse negative (and, unless ``zero``, zero) numbers given to ``flag``."""
+    if value is not None and (value < 0 or (value == 0 and not zero)):
+        raise TenancyError(f"{flag} must be {'0 or more' if zero else 'a positive number'}, got {value}")
+    return value
+
+
+@source_app.command("add", cls=SourceAddCommand)
 def source_add(
     tenant: str,
     kind: str,
     option: list[str] = typer.Option([], "--option", "-o", help="KEY=VALUE (repeatable)."),
-    secret: list[str] = typer.Option([], "--secret", "-s", help="KEY=VALUE or KEY=@env:VAR (repeatable)."),
+    secret: list[str] = typer.Option(
+        [], "--secret", "-s", help="KEY=VALUE, KEY=@env:VAR or KEY=@file:PATH (repeatable)."
+    ),
     name: str = typer.Option(None, "--name"),
     backfill: bool = typer.Option(
         None, "--backfill/--no-backfill", help="Queue the onboarding backfill (default: when a queue is configured)."
@@ -190,14 +208,6 @@ def source_list(tenant: str, as_json: bool = JsonOpt) -> None:
         show(rows, as_json, ["id", "kind", "name", "enabled", "credentials_status", "options"])
 
 
-@source_app.command("remove")
-def source_remove(tenant: str, source_id: int, as_json: bool = JsonOpt) -> None:
-    """Remove a source and its data."""
-    with app_context() as app, app.db.session() as s:
-        remove_source(s, get_tenant(s, tenant), source_id)
-        show({"removed": source_id}, as_json)
-
-
 @source_app.command("check")
 def source_check(tenant: str, source_id: int, as_json: bool = JsonOpt) -> None:
     """Verify a source's credentials and permissions without ingesting anything."""
@@ -232,6 +242,7 @@ def records_command(
 ) -> None:
     """Normalized rows of one entity kind (every column)."""
     with app_context() as app, app.db.session() as s:
+        positive(limit, "--limit")
         t = get_tenant(s, tenant)
         try:
             model = model_for(kind)
