@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from headwater.api.routes import api_router
 from headwater.app import App
 from headwater.dashboard import dashboard_router
 from headwater.metrics import metrics_router
 
+DOCS_ASSETS = "/docs-assets"
+
 
 def create_api(hw: App) -> FastAPI:
-    api = FastAPI(title="Headwater", version="0.1.0", description="Per-customer ingestion platform API.")
+    # /docs and /redoc load Swagger UI and ReDoc from this app (packaged by fastapi-offline), not a CDN.
+    api = FastAPIOffline(
+        title="Headwater",
+        version="0.1.0",
+        description="Per-customer ingestion platform API.",
+        static_url=DOCS_ASSETS,
+    )
     api.state.hw = hw
 
     @api.get("/healthz", tags=["ops"])

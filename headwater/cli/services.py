@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
 from connectors.registry import KINDS
@@ -19,8 +21,17 @@ def serve(
     from headwater.api import create_api
 
     with app_context() as hw:
-        # log_config=None: uvicorn logs through our handlers (JSON when HEADWATER_LOG_FORMAT=json).
-        uvicorn.run(create_api(hw), host=host, port=port, log_level="warning", log_config=None)
+        api = create_api(hw)
+        shown = f"[{host}]" if ":" in host else host
+        logging.getLogger("headwater.serve").info(
+            "serving the API and dashboard on http://%s:%s (API docs: /docs, /redoc); sign in with "
+            "HEADWATER_ADMIN_TOKEN or a token from `headwater tenant token TENANT`",
+            shown,
+            port,
+        )
+        # log_config=None: uvicorn logs (its start, one access line per request) through our
+        # handlers (JSON when HEADWATER_LOG_FORMAT=json).
+        uvicorn.run(api, host=host, port=port, log_level="info", access_log=True, log_config=None)
 
 
 def worker(
