@@ -68,6 +68,17 @@ def provider(kind: str) -> str:
     return PROVIDERS.get(kind, kind)
 
 
+def secret_names(kind: str) -> list[str]:
+    """The secrets a connector takes, for the source's "Reconnect" form (retired ones left out)."""
+    from connectors.describe import describe
+
+    try:
+        props = describe(kind)["secrets"].get("properties", {})
+    except ValueError:
+        return []
+    return [name for name in props if name != "app_password"]
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -77,6 +88,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(ago=ago, duration=duration, stamp=stamp, clock=clock, number=number, provider=provider)
+    env.filters.update(secret_names=secret_names)
     return env
 
 

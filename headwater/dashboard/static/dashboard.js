@@ -80,6 +80,43 @@
     if (row && !target.closest("a")) window.location.assign(row.dataset.href);
   });
 
+  // -- reconnect a source: new secrets, checked by the API before anything is stored ----------
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target instanceof HTMLFormElement ? ev.target : null;
+    if (!form || form.dataset.action !== "reconnect") return;
+    ev.preventDefault();
+    var secrets = {};
+    form.querySelectorAll("input[name]").forEach(function (input) {
+      if (input.value !== "") secrets[input.name] = input.value;
+    });
+    var button = form.querySelector("button[type=submit]");
+    var label = button.textContent;
+    button.disabled = true;
+    button.textContent = "Checking…";
+    var url = "/api/tenants/" + encodeURIComponent(form.dataset.tenant) + "/sources/" + encodeURIComponent(form.dataset.source);
+    fetch(url, {
+      method: "PATCH",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": "application/json" },
+      body: JSON.stringify({ secrets: secrets }),
+    })
+      .then(function (resp) {
+        return resp.json().catch(function () { return {}; }).then(function (body) {
+          if (!resp.ok) throw new Error(detail(body, resp.status));
+          return body;
+        });
+      })
+      .then(function (body) {
+        toast("Source #" + body.source.id + " reconnected: check passed");
+        window.location.reload();
+      })
+      .catch(function (err) {
+        toast(err.message, true);
+        button.disabled = false;
+        button.textContent = label;
+      });
+  });
+
   window.addEventListener("hashchange", openTarget);
 
   // -- live refresh: swap #live with a fresh render, keeping what the reader opened ------------
