@@ -8,7 +8,8 @@ Each tick:
     by the next worker (no waiting for the broker's visibility timeout); without one, or after
     MAX_RESUMES resumes, they are marked CRASHED (retryable) and alerted about. A run whose
     planned tasks had all completed is closed COMPLETED instead;
-  * with a broker, runs left SCHEDULED but never put on the queue are queued;
+  * with a broker, startable SCHEDULED runs whose message is not on the queue (never sent, or
+    taken by a worker that died before starting them) are queued again after 20 s;
   * runs waiting past ``HEADWATER_RUN_LEASE_S`` with nothing keeping them waiting are FAILED
     (a ``run_stuck`` alert), so no tenant is blocked behind a run nobody will execute;
   * undelivered alerts are re-sent (:func:`headwater.alerts.deliver_pending`).
@@ -31,14 +32,21 @@ from headwater.alerts import alert_run, check_stale_sources, deliver_pending
 from headwater.app import App
 from headwater.cron import is_due
 from headwater.dispatch import DispatchError, RunService
+from headwater.queue.tasks import queued_message_ids
 from pipelines import recover_crashed_runs, set_run_state
 from pipelines.driver import REQUEUED, STALE_AFTER, driver_alive
-from pipelines.state import close_if_all_completed, crash_unfinished_tasks, expire_queued_runs
+from pipelines.state import (
+    close_if_all_completed,
+    crash_unfinished_tasks,
+    expire_queued_runs,
+    scope_key,
+    waiting_since,
+)
 from storage.models import Run, RunState, State, Tenant, Trigger, utcnow
 
 log = logging.getLogger(__name__)
 
-UNQUEUED_AFTER = timedelta(minutes=2)  # a SCHEDULED run with no queue message after this is queued
+REDISPATCH_AFTER = timedelta(seconds=20)  # a startable SCHEDULED run whose message is gone is queued again
 
 
 @dataclass
@@ -97,17 +105,25 @@ def schedule_due(app: App, tick: Tick, service: RunService, now: datetime | None
 
 
 def requeue_unqueued(app: App, tick: Tick, service: RunService) -> None:
-    """With a broker: SCHEDULED runs that never got a queue message (created by a process that
-    died before queueing) are queued now."""
+    """With a broker: SCHEDULED runs whose message is not on the queue are queued again once
+    they have been startable (nothing of their scope running) for REDISPATCH_AFTER. Their message
+    was never sent (the process that created them died first), or a worker took it and died
+    before starting it: Redis would only give it back after the visibility timeout (15 min)."""
     if not app.settings.broker_url:
         return
-    cutoff = utcnow() - UNQUEUED_AFTER
+    on_queue = queued_message_ids(app.settings.broker_url)
+    if on_queue is None:  # the broker is away: queueing now would only fail the runs
+        return
+    now = utcnow()
     with app.db.session() as s:
-        rows = s.execute(
-            select(Run.id, Run.trigger, Run.priority).where(
-                Run.state == State.SCHEDULED, Run.celery_task_id.is_(None), Run.created_at < cutoff
-            )
-        ).all()
+        running = set(s.execute(select(Run.running_key).where(Run.running_key.is_not(None))).scalars())
+        rows = [
+            (run.id, run.trigger, run.priority)
+            for run in s.execute(select(Run).where(Run.state == State.SCHEDULED).order_by(Run.id)).scalars()
+            if scope_key(run.tenant_id, run.source_id) not in running
+            and run.celery_task_id not in on_queue
+            and now - waiting_since(s, run) >= REDISPATCH_AFTER
+        ]
     for run_id, trigger, priority in rows:
         with contextlib.suppress(DispatchError):  # the run is FAILED with the reason
             service.dispatch(run_id, trigger, priority)

@@ -8,12 +8,13 @@ retried after a short delay instead of holding a worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from typing import Any
 
 from headwater.app import App
-from headwater.queue.celery_app import TASK_NAME, HeadwaterCelery, celery_config, queue_for
+from headwater.queue.celery_app import QUEUES, TASK_NAME, HeadwaterCelery, celery_config, queue_for
 from pipelines.service import attempt
 from storage.models import Run
 
@@ -79,3 +80,27 @@ def enqueue_run(app: App, run_id: int, *, trigger: str | None = None) -> str:
         if run is not None:
             run.celery_task_id = result.id
     return str(result.id)
+
+
+def queued_message_ids(broker_url: str) -> set[str] | None:
+    """Ids of the messages waiting on the Redis queues (every priority level of ``refresh`` and
+    ``backfill``), or None when the broker cannot be asked. Messages a worker has taken are not
+    here: a live worker starts what it takes at once, so a SCHEDULED run whose message is
+    neither here nor started was taken by a worker that died."""
+    import json
+
+    import redis
+
+    ids: set[str] = set()
+    try:
+        client = redis.Redis.from_url(broker_url, socket_connect_timeout=2, socket_timeout=5)
+        for queue in QUEUES:
+            for name in client.scan_iter(match=f"{queue}*", count=100):
+                if client.type(name) != b"list":
+                    continue
+                for raw in client.lrange(name, 0, -1):
+                    with contextlib.suppress(ValueError, KeyError, TypeError):
+                        ids.add(str(json.loads(raw)["headers"]["id"]))
+    except redis.RedisError:
+        return None
+    return ids

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from connectors.sandbox import RunningServer
 from headwater import dispatch, schedule
+from headwater.queue.tasks import queued_message_ids
 from headwater.app import App
 from pipelines import set_run_state
 from pipelines.driver import STALE_AFTER
@@ -228,3 +229,39 @@ def test_run_scheduler_ticks_until_stopped_and_leaves_a_heartbeat(hw: App, dispa
     stop.set()
     loop.join(10)
     assert not loop.is_alive()
+
+
+def test_a_run_whose_message_a_dead_worker_took_is_queued_again(sqlite_db: Database, tmp_path: Path) -> None:
+    """The message is off the queue (a worker reserved it) but the run never started: Redis would
+    give the message back only after the visibility timeout; the scheduler re-queues it now."""
+    import redis as redis_lib
+
+    from tests.conftest import require_service
+
+    require_service("redis")
+    broker = "redis://127.0.0.1:6379/12"
+    redis_lib.Redis.from_url(broker).flushdb()
+    hw = make_app(sqlite_db, tmp_path, broker_url=broker)
+    t = tenant(hw, "acme", None)
+    with hw.db.session() as s:
+        run, _ = create_run(s, t)
+        run.created_at = utcnow() - timedelta(minutes=1)
+        run_id = run.id
+    service = dispatch.RunService(hw)
+    service.dispatch(run_id, "refresh", 0)
+    queued = queued_message_ids(broker)
+    with hw.db.session() as s:
+        first = s.get(Run, run_id).celery_task_id  # type: ignore[union-attr]
+    assert queued == {first}
+    tick = schedule.Tick()
+    schedule.requeue_unqueued(hw, tick, service)
+    assert tick.requeued == []  # still waiting on the queue: left alone
+    redis_lib.Redis.from_url(broker).delete("refresh")  # a worker took it, then died
+    schedule.requeue_unqueued(hw, tick, service)
+    assert tick.requeued == [run_id]
+    with hw.db.session() as s:
+        again = s.get(Run, run_id).celery_task_id  # type: ignore[union-attr]
+    assert again != first and queued_message_ids(broker) == {again}
+    redis_lib.Redis.from_url(broker).flushdb()
+    # The broker away: nothing is decided (queueing now would only fail the run).
+    assert queued_message_ids("redis://127.0.0.1:1/0") is None
