@@ -18,8 +18,8 @@ from starlette.routing import Route
 
 from connectors.sandbox import RunningServer
 from headwater import dispatch, schedule
-from headwater.queue.tasks import queued_message_ids
 from headwater.app import App
+from headwater.queue.tasks import queued_message_ids
 from pipelines import set_run_state
 from pipelines.driver import STALE_AFTER
 from pipelines.state import create_run
