@@ -43,6 +43,9 @@ class App:
         # long-running API process follows a rotation; HEADWATER_SECRET_KEY is fixed per process.
         home = settings.home
         reload = None if settings.secret_key is not None else (lambda: load_key(home))
+        from headwater.metrics import keep_counters_of_removed_sources
+
+        keep_counters_of_removed_sources()  # /metrics counters never go down when a source is removed
         return cls(settings=settings, db=db, vault=Vault(secret_key(settings), reload=reload))
 
     def close(self) -> None:

@@ -11,19 +11,21 @@ loaded by completed tasks); states that come and go (queued, running) are gauges
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
-from sqlalchemy import Float, case, cast, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Float, case, cast, event, func, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapper, Session
 
 from headwater.app import App
 from storage import Database
-from storage.models import ACTIVE_STATES, TERMINAL_STATES, Alert, Run, Source, TaskRun, Tenant
+from storage.models import ACTIVE_STATES, TERMINAL_STATES, Alert, RetiredSample, Run, Source, TaskRun, Tenant
 
 DURATION_BUCKETS: tuple[float, ...] = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 TERMINAL = sorted(str(s) for s in TERMINAL_STATES)
@@ -37,7 +39,7 @@ _RECORDS_SQL = {
         FROM task_run tr
         JOIN source s ON s.id = tr.source_id
         JOIN tenant t ON t.id = s.tenant_id, json_each(tr.loaded_by_entity) je
-        WHERE tr.state = 'COMPLETED'
+        WHERE tr.state = 'COMPLETED' {scope}
         GROUP BY t.slug, s.kind, je.key
     """,
     "postgresql": """
@@ -46,30 +48,42 @@ _RECORDS_SQL = {
         JOIN source s ON s.id = tr.source_id
         JOIN tenant t ON t.id = s.tenant_id
         CROSS JOIN LATERAL jsonb_each_text(tr.loaded_by_entity) AS je(key, value)
-        WHERE tr.state = 'COMPLETED'
+        WHERE tr.state = 'COMPLETED' {scope}
         GROUP BY t.slug, s.kind, je.key
     """,
 }
 
 
 class DatabaseCollector:
-    """A prometheus_client collector that queries the database on every scrape."""
+    """A prometheus_client collector that queries the database on every scrape. Counters add the
+    samples of removed sources (:func:`retire_source`): they never go down."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database | None, *, source_id: int | None = None) -> None:
         self.db = db
+        self.source_id = source_id  # set: only this source's share of the counters
 
     def describe(self) -> list[Metric]:
         return []  # no queries at registration time
 
     def collect(self) -> Iterator[Metric]:
+        assert self.db is not None
         with self.db.session() as s:
+            retired = _retired(s)
             yield from self._runs(s)
-            yield from self._records(s)
-            yield from self._tasks(s)
-            yield from self._durations(s)
-            yield from self._http(s)
+            for family in self.counters(s):
+                yield _with_retired(family, retired)
             yield from self._sources(s)
             yield from self._alerts(s)
+
+    def counters(self, s: Session) -> Iterator[Metric]:
+        """The families derived from task runs (deleted with their source); gauges among them too."""
+        yield from self._records(s)
+        yield from self._tasks(s)
+        yield from self._durations(s)
+        yield from self._http(s)
+
+    def _scoped(self, q: Any) -> Any:
+        return q if self.source_id is None else q.where(Source.id == self.source_id)
 
     # -- runs ----------------------------------------------------------------------------
     def _runs(self, s: Session) -> Iterator[Metric]:
@@ -113,7 +127,8 @@ class DatabaseCollector:
         )
         sql = _RECORDS_SQL.get(s.get_bind().dialect.name)
         if sql is not None:
-            for slug, kind, entity, n in s.execute(text(sql)).tuples():
+            scoped = sql.format(scope="" if self.source_id is None else "AND s.id = :sid")
+            for slug, kind, entity, n in s.execute(text(scoped), {"sid": self.source_id}).tuples():
                 family.add_metric([slug, kind, entity], int(n or 0))
         yield family
 
@@ -135,9 +150,11 @@ class DatabaseCollector:
             labels=["connector", "error_kind"],
         )
         rows = s.execute(
-            select(Source.kind, TaskRun.stream, TaskRun.state, TaskRun.error_kind, func.count())
-            .join(Source, Source.id == TaskRun.source_id)
-            .group_by(Source.kind, TaskRun.stream, TaskRun.state, TaskRun.error_kind)
+            self._scoped(
+                select(Source.kind, TaskRun.stream, TaskRun.state, TaskRun.error_kind, func.count())
+                .join(Source, Source.id == TaskRun.source_id)
+                .group_by(Source.kind, TaskRun.stream, TaskRun.state, TaskRun.error_kind)
+            )
         ).tuples()
         terminal: dict[tuple[str, str, str], int] = {}
         kinds = s.execute(select(Source.kind).distinct()).scalars()
@@ -169,10 +186,12 @@ class DatabaseCollector:
         )
         buckets = [func.sum(case((TaskRun.duration_s <= b, 1), else_=0)) for b in DURATION_BUCKETS]
         rows = s.execute(
-            select(Source.kind, TaskRun.stream, func.count(), func.sum(cast(TaskRun.duration_s, Float)), *buckets)
-            .join(Source, Source.id == TaskRun.source_id)
-            .where(TaskRun.duration_s.is_not(None), TaskRun.state.in_(TERMINAL))
-            .group_by(Source.kind, TaskRun.stream)
+            self._scoped(
+                select(Source.kind, TaskRun.stream, func.count(), func.sum(cast(TaskRun.duration_s, Float)), *buckets)
+                .join(Source, Source.id == TaskRun.source_id)
+                .where(TaskRun.duration_s.is_not(None), TaskRun.state.in_(TERMINAL))
+                .group_by(Source.kind, TaskRun.stream)
+            )
         ).all()
         for kind, stream, count, total, *cumulative in rows:
             family.add_metric([kind, stream], _buckets(cumulative, int(count)), sum_value=float(total or 0.0))
@@ -194,15 +213,17 @@ class DatabaseCollector:
             labels=["connector"],
         )
         rows = s.execute(
-            select(
-                Source.kind,
-                func.coalesce(func.sum(TaskRun.requests), 0),
-                func.coalesce(func.sum(TaskRun.http_retries), 0),
-                func.coalesce(func.sum(cast(TaskRun.rate_wait_s, Float)), 0.0),
+            self._scoped(
+                select(
+                    Source.kind,
+                    func.coalesce(func.sum(TaskRun.requests), 0),
+                    func.coalesce(func.sum(TaskRun.http_retries), 0),
+                    func.coalesce(func.sum(cast(TaskRun.rate_wait_s, Float)), 0.0),
+                )
+                .join(Source, Source.id == TaskRun.source_id)
+                .where(TaskRun.state.in_(TERMINAL))
+                .group_by(Source.kind)
             )
-            .join(Source, Source.id == TaskRun.source_id)
-            .where(TaskRun.state.in_(TERMINAL))
-            .group_by(Source.kind)
         ).tuples()
         for kind, n_requests, n_retries, waited in rows:
             requests.add_metric([kind], int(n_requests))
@@ -249,6 +270,62 @@ def _buckets(cumulative: Sequence[Any], count: int) -> list[tuple[str, float]]:
 
 def _le(bound: float) -> str:
     return str(float(bound))
+
+
+# -- counters of removed sources -----------------------------------------------------------
+def _key(labels: Mapping[str, str]) -> str:
+    return json.dumps(sorted(labels.items()))
+
+
+def _retired(s: Session) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    for sample, labels, value in s.execute(
+        select(RetiredSample.sample, RetiredSample.labels, RetiredSample.value).order_by(RetiredSample.id)
+    ).tuples():
+        out[(sample, labels)] = out.get((sample, labels), 0.0) + value
+    return out
+
+
+def _with_retired(family: Metric, retired: Mapping[tuple[str, str], float]) -> Metric:
+    if family.type not in ("counter", "histogram"):
+        return family
+    names = (
+        {family.name + "_total"}
+        if family.type == "counter"
+        else {family.name + x for x in ("_bucket", "_count", "_sum")}
+    )
+    values = {(smp.name, _key(smp.labels)): float(smp.value) for smp in family.samples}
+    for key, value in retired.items():
+        if key[0] in names:
+            values[key] = values.get(key, 0.0) + value
+    family.samples = []
+    for (name, labels), value in values.items():
+        family.add_sample(name, dict(json.loads(labels)), value)
+    return family
+
+
+def retire_source(s: Session, source_id: int) -> int:
+    """Keep ``source_id``'s share of every counter before its task runs are deleted."""
+    rows = [
+        RetiredSample(sample=smp.name, labels=_key(smp.labels), value=float(smp.value))
+        for family in DatabaseCollector(None, source_id=source_id).counters(s)
+        if family.type in ("counter", "histogram")
+        for smp in family.samples
+    ]
+    s.add_all(rows)
+    return len(rows)
+
+
+def _before_source_delete(_mapper: Mapper[Any], connection: Connection, target: Source) -> None:
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as s:
+        retire_source(s, target.id)
+        s.commit()
+
+
+def keep_counters_of_removed_sources() -> None:
+    """Whatever deletes a source (CLI, API), its counters are kept first; idempotent."""
+    if not event.contains(Source, "before_delete", _before_source_delete):
+        event.listen(Source, "before_delete", _before_source_delete)
 
 
 def registry_for(db: Database) -> CollectorRegistry:

@@ -1,6 +1,7 @@
 """SQLAlchemy models of everything Headwater stores."""
 
 from storage.models.base import Base, utcnow
+from storage.models.counters import RetiredSample
 from storage.models.entities import (
     ENTITY_MODELS,
     Branch,
@@ -55,6 +56,7 @@ __all__ = [
     "RawPage",
     "Release",
     "Repository",
+    "RetiredSample",
     "Review",
     "Run",
     "RunState",
