@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from connectors.describe import describe, list_connectors
 from connectors.registry import UnknownConnector
 from headwater.api.auth import Principal
-from headwater.api.schemas import SourceOut, SourceUpdate, SourceUpdated
+from headwater.api.schemas import Problem, SourceOut, SourceUpdate, SourceUpdated
 from headwater.api.validation import SafeRoute
 from headwater.app import App
 from storage.models import Tenant
@@ -32,7 +32,12 @@ def levers_router(hw: App, principal: Callable[[Request], Principal]) -> APIRout
         except TenancyError:
             raise HTTPException(status_code=404, detail=f"source {source_id} of tenant '{slug}' not found") from None
 
-    @router.patch("/tenants/{slug}/sources/{source_id}", response_model=SourceUpdated, tags=["sources"])
+    @router.patch(
+        "/tenants/{slug}/sources/{source_id}",
+        response_model=SourceUpdated,
+        tags=["sources"],
+        responses={409: {"model": Problem, "description": "The check failed: nothing stored (send force: true)."}},
+    )
     def patch_source(
         slug: str, source_id: int, body: SourceUpdate, who: Principal = Depends(principal)
     ) -> SourceUpdated:
