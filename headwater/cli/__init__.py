@@ -12,6 +12,7 @@ from headwater.cli.connectors import connectors_app
 from headwater.cli.context import app_context
 from headwater.cli.demo import demo_command
 from headwater.cli.output import JsonOpt, debug_enabled, error_line, set_debug, show
+from headwater.cli.rebuild import renormalize_command, source_reset
 from headwater.cli.runs import refresh_command, run_app, runs_command
 from headwater.cli.secrets import secrets_app
 from headwater.cli.services import register as register_services
@@ -73,6 +74,8 @@ app.command("records")(records_command)
 app.command("refresh")(refresh_command)
 app.command("runs")(runs_command)
 app.command("demo")(demo_command)
+app.command("renormalize")(renormalize_command)
+source_app.command("reset")(source_reset)
 register_services(app)
 register_source_levers(source_app)
 register_tokens(tenant_app)
