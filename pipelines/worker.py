@@ -92,7 +92,7 @@ class WorkerResources:
         """Built when a task first needs it, so a worker without a key fails that task (CONFIG,
         with what to set) instead of crashing it; tried again by the next task until it works."""
         if self._vault is None:
-            self._vault = Vault(self.key())
+            self._vault = Vault(self.key(), reload=self.key)  # follows a rotation of the key file
         return self._vault
 
 
