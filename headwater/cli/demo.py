@@ -22,6 +22,7 @@ from pipelines.cluster import close, connect
 from storage import model_for
 from storage.models import Source, Tenant
 from tenancy import add_source, add_tenant, list_sources
+from tenancy.sources import apply_update, prepare_update
 
 # Small workspaces for providers whose documented rate tiers are slow (Slack Tier 3 = 50/min,
 # Aha! 300/min): the connectors pace themselves faithfully, so the demo keeps these small.
@@ -36,11 +37,26 @@ def _ensure_tenant(app: App, slug: str) -> Tenant:
         t = s.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
         if t is None:
             return add_tenant(s, slug, f"Demo tenant {slug}")
-        # The sandboxes listen on new ports each time: retire the previous demo's sources (kept,
-        # with their runs' history, but disabled) rather than delete them.
-        for src in list_sources(s, t):
-            src.enabled = False
         return t
+
+
+def _demo_source(app: App, tenant_id: int, kind: str, options: dict[str, Any], secrets: dict[str, Any]) -> Source:
+    """The tenant's newest source of this kind, pointed at the new sandbox (which listens on a new
+    port each time) and enabled: a second demo updates the same source, its rows and cursors,
+    instead of adding one whose rows would double the first's. Older ones stay disabled."""
+    with app.db.session() as s:
+        tenant = s.get(Tenant, tenant_id)
+        assert tenant is not None
+        same = [src for src in list_sources(s, tenant) if src.kind == kind]
+        if not same:
+            return add_source(s, app.vault, tenant, kind, options, secrets)
+        *older, src = sorted(same, key=lambda x: x.id)
+        for old in older:
+            old.enabled = False
+        apply_update(src, app.vault, prepare_update(src, app.vault, options, secrets))
+        src.enabled = True
+        s.flush()
+        return src
 
 
 def _run_all(app: App, client: Any, run_ids: list[int]) -> None:
@@ -90,11 +106,8 @@ def demo_command(
                 t = _ensure_tenant(app, slug)
                 for kind, (sandbox, server) in servers.items():
                     options, secrets = source_settings(sandbox, server.url)
-                    with app.db.session() as s:
-                        tenant = s.get(Tenant, t.id)
-                        assert tenant is not None
-                        src = add_source(s, app.vault, tenant, kind, options, secrets)
-                        expected[src.id] = dict(sandbox.truth().get("counts", {}))
+                    src = _demo_source(app, t.id, kind, dict(options), dict(secrets))
+                    expected[src.id] = dict(sandbox.truth().get("counts", {}))
             client = connect(
                 app.settings.dask_address, workers=app.settings.local_dask_workers, threads=app.settings.dask_threads
             )
