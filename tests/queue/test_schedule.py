@@ -108,15 +108,20 @@ def test_two_schedulers_at_once_make_one_run(hw: App, dispatched: list[int]) -> 
     assert sorted(scheduled) == sorted(r.id for r in runs)
 
 
-def test_runs_whose_driver_died_become_crashed(hw: App, dispatched: list[int]) -> None:
-    t = tenant(hw, "acme", None)
+def orphaned_run(hw: App, t: Tenant) -> int:
+    """A RUNNING run whose driver (on another host) stopped beating."""
     with hw.db.session() as s:
         run, _ = create_run(s, t)
         set_run_state(s, run, State.PENDING)
         set_run_state(s, run, State.RUNNING)
         run.driver = "gone-host:1"
         run.heartbeat_at = utcnow() - STALE_AFTER - timedelta(seconds=5)
-        run_id = run.id
+        return run.id
+
+
+def test_runs_whose_driver_died_become_crashed(hw: App, dispatched: list[int]) -> None:
+    t = tenant(hw, "acme", None)
+    run_id = orphaned_run(hw, t)
     assert schedule.tick_once(hw).crashed == [run_id]
     with hw.db.session() as s:
         assert s.get(Run, run_id).state == "CRASHED"  # type: ignore[union-attr]
@@ -127,13 +132,7 @@ def test_with_a_broker_an_orphaned_run_is_requeued_at_once_then_crashed_after_ma
 ) -> None:
     hw = make_app(sqlite_db, tmp_path, broker_url="redis://127.0.0.1:6379/11", broker_visibility_timeout=900)
     t = tenant(hw, "acme", None)
-    with hw.db.session() as s:
-        run, _ = create_run(s, t)
-        set_run_state(s, run, State.PENDING)
-        set_run_state(s, run, State.RUNNING)
-        run.driver = "gone-host:1"
-        run.heartbeat_at = utcnow() - STALE_AFTER - timedelta(seconds=5)
-        run_id = run.id
+    run_id = orphaned_run(hw, t)
     tick = schedule.Tick()
     schedule.recover(hw, tick)
     # Put back on the queue now (not after the 900 s visibility timeout), not crashed.
@@ -160,13 +159,7 @@ def test_a_requeued_run_no_worker_takes_is_crashed_after_the_lease(
 ) -> None:
     hw = make_app(sqlite_db, tmp_path, broker_url="redis://127.0.0.1:6379/11", run_lease_s=60)
     t = tenant(hw, "acme", None)
-    with hw.db.session() as s:
-        run, _ = create_run(s, t)
-        set_run_state(s, run, State.PENDING)
-        set_run_state(s, run, State.RUNNING)
-        run.driver = "gone-host:1"
-        run.heartbeat_at = utcnow() - STALE_AFTER - timedelta(seconds=5)
-        run_id = run.id
+    run_id = orphaned_run(hw, t)
     schedule.recover(hw, schedule.Tick())
     with hw.db.session() as s:
         row = s.get(Run, run_id)
