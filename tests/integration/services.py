@@ -86,26 +86,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, procs: 
 
 def start_dask(env: dict[str, str], logs: Path, *, threads: int = 8) -> tuple[str, list[Proc]]:
     """A Dask scheduler on a free port and one worker process; returns the scheduler address."""
-    sched_file = logs / "dask-scheduler.json"
-    sched_file.unlink(missing_ok=True)
-    scheduler = spawn(
-        "dask-scheduler",
-        [
-            str(BIN / "dask"),
-            "scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--no-dashboard",
-            "--scheduler-file",
-            str(sched_file),
-        ],
-        env,
-        logs,
-    )
-    wait_until(lambda: sched_file.exists() and sched_file.stat().st_size > 0, 30, "the Dask scheduler", [scheduler])
-    address = str(json.loads(sched_file.read_text())["address"])
+    address, scheduler = start_dask_scheduler(env, logs)
     worker = spawn(
         "dask-worker",
         [
@@ -131,6 +112,30 @@ def start_dask(env: dict[str, str], logs: Path, *, threads: int = 8) -> tuple[st
 
     wait_until(has_worker, 30, "a Dask worker", [scheduler, worker])
     return address, [scheduler, worker]
+
+
+def start_dask_scheduler(env: dict[str, str], logs: Path) -> tuple[str, Proc]:
+    """A Dask scheduler (no workers) on a free port; returns its address."""
+    sched_file = logs / "dask-scheduler.json"
+    sched_file.unlink(missing_ok=True)
+    scheduler = spawn(
+        "dask-scheduler",
+        [
+            str(BIN / "dask"),
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(sched_file),
+        ],
+        env,
+        logs,
+    )
+    wait_until(lambda: sched_file.exists() and sched_file.stat().st_size > 0, 30, "the Dask scheduler", [scheduler])
+    return str(json.loads(sched_file.read_text())["address"]), scheduler
 
 
 def start_api(env: dict[str, str], logs: Path) -> tuple[str, Proc]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipelines.state import create_run
 from storage.models import TERMINAL_STATES, State, Tenant
-from tests.integration.services import spawn, wait_until
+from tests.integration.services import start_dask_scheduler
 from tests.lifecycle.conftest import Tenant as World
 from tests.lifecycle.conftest import stderr_lines, terminal
 from tests.lifecycle.conftest import wait_until as poll
@@ -47,27 +47,8 @@ def test_broker_down_fails_the_run_in_one_line_and_blocks_no_later_refresh(acme:
 
 
 def test_no_dask_workers_ends_the_wait_with_what_is_missing(acme: World, tmp_path: Path) -> None:
-    sched_file = tmp_path / "scheduler.json"
-    bin_dask = str(Path(os.sys.executable).parent / "dask")
-    scheduler = spawn(
-        "dask-scheduler",
-        [
-            bin_dask,
-            "scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--no-dashboard",
-            "--scheduler-file",
-            str(sched_file),
-        ],
-        acme.env,
-        tmp_path / "logs",
-    )
+    address, scheduler = start_dask_scheduler(acme.env, tmp_path / "logs")
     try:
-        wait_until(lambda: sched_file.exists() and sched_file.stat().st_size > 0, 30, "the scheduler", [scheduler])
-        address = json.loads(sched_file.read_text())["address"]
         started = time.monotonic()
         r = acme.cli(
             "refresh",
