@@ -10,13 +10,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from headwater.api.auth import Principal
-from pipelines.views import list_runs, run_document, run_summary
-from storage.models import ACTIVE_STATES, Run, Source, TaskRun, Tenant, utcnow
+from pipelines.tasklogs import read as read_task_logs
+from pipelines.views import BadFilter, RunFilter, list_runs, next_cursor, run_document, run_summary
+from storage.models import ACTIVE_STATES, Run, Source, State, TaskRun, Tenant, Trigger, utcnow
 
 ACTIVE = [str(s) for s in ACTIVE_STATES]
 # Options that say which part of the provider a source reads, shown next to its kind.
@@ -227,4 +229,57 @@ def run_page(s: Session, who: Principal, run_id: int, stale_after_hours: float) 
         for x in s.execute(select(Source).where(Source.tenant_id == run.tenant_id)).scalars()
     }
     retries = list(s.execute(select(Run.id, Run.state).where(Run.parent_run_id == run_id).order_by(Run.id)).tuples())
-    return {"run": doc, "sources": sources, "retries": retries, "active": doc["state"] in ACTIVE}
+    logs: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for line in read_task_logs(s, run_id):
+        logs[line["task_id"]].append(line)
+    return {"run": doc, "sources": sources, "retries": retries, "active": doc["state"] in ACTIVE, "logs": logs}
+
+
+SINCES = [("1h", "last hour"), ("24h", "last 24 h"), ("7d", "last 7 days"), ("30d", "last 30 days")]
+
+
+def runs_page(s: Session, who: Principal, q: dict[str, str]) -> dict[str, Any]:
+    """The runs page: ``GET /runs?tenant=&state=&trigger=&since=&limit=&cursor=`` (as /api/runs)."""
+    f = {k: (q.get(k) or "").strip() for k in ("tenant", "state", "trigger", "since", "cursor")}
+    limit_text = (q.get("limit") or "50").strip()
+    ctx: dict[str, Any] = {
+        "f": {**f, "limit": limit_text},
+        "states": [str(x) for x in State],
+        "triggers": [str(x) for x in Trigger],
+        "sinces": SINCES,
+        "tenants": [t.slug for t in visible_tenants(s, who)],
+        "runs": [],
+        "error": None,
+        "next_page": None,
+        "first_page": None,
+    }
+    try:
+        limit = int(limit_text)
+        if not 1 <= limit <= 500:
+            raise ValueError
+    except ValueError:
+        ctx["error"] = f"limit: {limit_text!r} must be a number from 1 to 500"
+        return ctx
+    try:
+        where = RunFilter.parse(
+            tenant_ids=None if who.admin else (who.tenant_id or 0,),
+            state=f["state"] or None,
+            trigger=f["trigger"] or None,
+            since=f["since"] or None,
+            cursor=f["cursor"] or None,
+        )
+    except BadFilter as exc:
+        ctx["error"] = str(exc)
+        return ctx
+    tenant = tenant_for(s, who, f["tenant"]) if f["tenant"] else None
+    if f["tenant"] and tenant is None:
+        ctx["error"] = f"tenant: no tenant {f['tenant']!r}"
+        return ctx
+    ctx["runs"] = list_runs(s, tenant, limit, where)
+    keep = {k: v for k, v in {**f, "limit": str(limit)}.items() if v and k != "cursor"}
+    after = next_cursor(ctx["runs"], limit)
+    if after is not None:
+        ctx["next_page"] = "/runs?" + urlencode({**keep, "cursor": after})
+    if f["cursor"]:
+        ctx["first_page"] = "/runs?" + urlencode(keep)
+    return ctx

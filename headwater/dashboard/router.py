@@ -1,4 +1,5 @@
-"""The dashboard's pages: tenants, a tenant's runs, one run with its timeline; sign-in.
+"""The dashboard's pages: tenants, a tenant's runs, runs across tenants (filters, paging), one
+run with its timeline and log lines; sign-in.
 
 Same tokens as the API: ``Authorization: Bearer …`` or the HttpOnly cookie set by the sign-in
 form. A browser without a valid token is sent to ``/login``; a tenant token sees only its
@@ -121,6 +122,16 @@ def dashboard_router(hw: App) -> APIRouter:
             ctx = data.tenant_page(s, t, hw.settings.stale_after_hours)
             me = identity(s, who)
         return page("tenant.html", who=me, admin=who.admin, **ctx)
+
+    @router.get("/runs")
+    def runs(request: Request) -> Response:
+        who = viewer(request)
+        if isinstance(who, Response):
+            return who
+        with hw.db.session() as s:
+            ctx = data.runs_page(s, who, dict(request.query_params))
+            me = identity(s, who)
+        return page("runs.html", status=422 if ctx["error"] else 200, who=me, admin=who.admin, **ctx)
 
     @router.get("/runs/{run_id}")
     def run(request: Request, run_id: int) -> Response:
