@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from headwater.api.auth import Principal
+from headwater.cron import next_fire
 from pipelines.tasklogs import read as read_task_logs
 from pipelines.views import BadFilter, RunFilter, list_runs, next_cursor, run_document, run_summary
 from storage.models import ACTIVE_STATES, Run, Source, State, TaskRun, Tenant, Trigger, utcnow
@@ -208,11 +209,19 @@ def tenant_page(s: Session, tenant: Tenant, stale_after_hours: float, limit: int
             for entity, n in (loaded or {}).items():
                 by_id[sid].loaded_by_entity[entity] = by_id[sid].loaded_by_entity.get(entity, 0) + int(n)
     runs = list_runs(s, tenant, limit)
+    last_run_at = s.execute(select(func.max(Run.created_at)).where(Run.tenant_id == tenant.id)).scalar()
+    next_at = next_fire(
+        interval_minutes=tenant.refresh_interval_minutes,
+        cron=tenant.refresh_cron,
+        last_run_at=last_run_at,
+        created_at=tenant.created_at,
+    )
     return {
         "tenant": tenant,
         "sources": srcs,
         "runs": runs,
         "active": any(r["state"] in ACTIVE for r in runs),
+        "next_refresh_at": next_at,
     }
 
 

@@ -64,3 +64,16 @@ def test_run_page_shows_task_log_lines(hw: App, tenants: Tenants) -> None:
         logging.getLogger().removeHandler(handler)
     html = dashboard(hw).get(f"/runs/{run_id}", headers=bearer(ADMIN)).text
     assert "rate limited, waiting 2s token=***" in html and "hwt_abc" not in html
+
+
+def test_tenant_page_shows_the_cron_schedule_and_next_refresh(hw: App, tenants: Tenants) -> None:
+    from datetime import UTC, datetime
+
+    from storage.models import Tenant
+
+    with hw.db.session() as s:
+        t = s.query(Tenant).filter(Tenant.slug == "acme").one()
+        t.refresh_cron = "0 * * * *"
+        t.created_at = datetime(2026, 12, 1, 10, 20, tzinfo=UTC)
+    html = dashboard(hw).get("/tenants/acme", headers=bearer(ADMIN)).text
+    assert "cron <code>0 * * * *</code>" in html and "next refresh 2026-12-01 11:00:00" in html
