@@ -7,12 +7,13 @@ crash never loses a committed batch and never advances a cursor past unloaded da
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,6 +46,21 @@ def url_hash(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def through_outages(method: Callable[Concatenate[TaskStore, P], R]) -> Callable[Concatenate[TaskStore, P], R]:
+    """Run the store method again, whole, while a server database is away for a moment
+    (``Database.retrying``): a database restart fails no task."""
+
+    def wrapper(store: TaskStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return store.db.retrying(lambda: method(store, *args, **kwargs), what=f"{method.__name__} of {store.stream}")
+
+    functools.update_wrapper(wrapper, method)
+    return wrapper
+
+
 class TaskStore:
     def __init__(
         self,
@@ -69,6 +85,7 @@ class TaskStore:
         self.loaded_by_entity: Counter[str] = Counter()
 
     # -- reads -------------------------------------------------------------------------
+    @through_outages
     def read_cursor(self) -> dict[str, Any] | None:
         with self.db.read() as s:
             row = s.execute(
@@ -80,6 +97,7 @@ class TaskStore:
             ).scalar_one_or_none()
         return dict(row) if row is not None else None
 
+    @through_outages
     def validator(self, url: str) -> tuple[str | None, str | None] | None:
         with self.db.read() as s:
             hit = s.execute(
@@ -89,6 +107,7 @@ class TaskStore:
             ).first()
         return (hit[0], hit[1]) if hit else None
 
+    @through_outages
     def parent_rows(self, parent: ParentSpec, partition: Partition | None, since: Any) -> list[dict[str, Any]]:
         model = model_for(parent.entity)
         table = model.__table__  # type: ignore[attr-defined]
@@ -109,6 +128,7 @@ class TaskStore:
             result = s.execute(select(*cols).where(*cond).order_by(table.c[parent.watermark], table.c.id))
             return [dict(r._mapping) for r in result]
 
+    @through_outages
     def live_rows(self, entity: str, where: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         model = model_for(entity)
         table = model.__table__  # type: ignore[attr-defined]
@@ -126,11 +146,12 @@ class TaskStore:
     def commit(self, batch: Batch) -> int:
         """Write one batch atomically; returns the number of normalized rows written. A database
         outage shorter than ``db.outage_s`` only delays it: the whole transaction runs again."""
-        counts = self.db.retrying(lambda: self._commit(batch), what=f"batch of {self.stream}")
+        counts = self._commit(batch)
         for entity, n in counts.items():
             self.loaded_by_entity[entity] += n
         return sum(counts.values())
 
+    @through_outages
     def _commit(self, batch: Batch) -> dict[str, int]:
         by_entity: dict[str, list[dict[str, Any]]] = {}
         for row in batch.rows:
@@ -169,6 +190,7 @@ class TaskStore:
                 self._save_validators(s, batch.validators)
         return counts
 
+    @through_outages
     def tombstone_now(self, entity: str, external_ids: Sequence[str]) -> int:
         with self.db.session() as s:
             return tombstone(s, entity, tenant_id=self.tenant_id, source_id=self.source_id, external_ids=external_ids)

@@ -143,12 +143,13 @@ def test_a_fault_mid_round_loses_nothing_and_every_run_completes(deployment: Dep
     for slug in TENANTS:
         assert dep.loaded_exactly(slug), f"{slug}: data differ from the sandbox after {fault}"
     resumed = [slug for slug, d in docs.items() if "RETRYING" in [h["state"] for h in d["history"]]]
-    # The runs the killed worker was driving were resumed by another, and their history says so.
-    assert {slug for slug, rid in runs.items() if rid in drove} <= set(resumed), (drove, resumed)
+    closed = [slug for slug, d in docs.items() if "closed after its driver stopped" in (d["message"] or "")]
+    # The runs the killed worker was driving were resumed by another worker (or, when all their
+    # tasks had completed, closed by recovery), and their history says so.
+    assert {slug for slug, rid in runs.items() if rid in drove} <= set(resumed) | set(closed), (drove, resumed)
     # What happened is visible: the run page and /metrics answer and agree with the runs.
-    with dep.client() as c:
-        page = c.get(f"/runs/{runs[target]}")
-        metrics = c.get("/metrics").text
+    page = dep.call(lambda c: c.get(f"/runs/{runs[target]}"))
+    metrics = dep.call(lambda c: c.get("/metrics")).text
     assert page.status_code == 200 and "completed" in page.text.lower()
     assert "headwater_runs_total" in metrics
 
@@ -162,6 +163,7 @@ def test_a_fault_mid_round_loses_nothing_and_every_run_completes(deployment: Dep
             "outcome": outcome,
             "killed_drivers_of": [slug for slug, rid in runs.items() if rid in drove],
             "resumed": resumed,
+            "closed_by_recovery": closed,
             "recovered_s": round(recovered, 1),
             "run_s": {slug: round(ended[rid], 1) for slug, rid in runs.items()},
         }
