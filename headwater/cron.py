@@ -6,9 +6,15 @@ created, when it never ran). With both, whichever comes first fires.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from croniter import CroniterError, croniter
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.models import Run, Tenant
 
 
 class BadCron(ValueError):
@@ -58,3 +64,27 @@ def is_due(
 ) -> bool:
     at = next_fire(interval_minutes=interval_minutes, cron=cron, last_run_at=last_run_at, created_at=created_at)
     return at is not None and at <= _aware(now)
+
+
+def next_refreshes(s: Session, tenants: Iterable[Tenant]) -> dict[int, dict[str, Any]]:
+    """Per tenant id: its cron expression and when its schedule fires next (ISO, or None)."""
+    tenants = list(tenants)
+    last = dict(
+        s.execute(
+            select(Run.tenant_id, func.max(Run.created_at))
+            .where(Run.tenant_id.in_([t.id for t in tenants]))
+            .group_by(Run.tenant_id)
+        )
+        .tuples()
+        .all()
+    )
+    out: dict[int, dict[str, Any]] = {}
+    for t in tenants:
+        at = next_fire(
+            interval_minutes=t.refresh_interval_minutes,
+            cron=t.refresh_cron,
+            last_run_at=last.get(t.id),
+            created_at=t.created_at,
+        )
+        out[t.id] = {"refresh_cron": t.refresh_cron, "next_refresh_at": at.isoformat() if at else None}
+    return out

@@ -32,6 +32,7 @@ from headwater.api.schemas import (
 )
 from headwater.api.validation import SafeRoute
 from headwater.app import App
+from headwater.cron import BadCron, check_cron, next_refreshes
 from headwater.dispatch import Accepted, Dispatcher, DispatchError, RunService, make_dispatcher
 from pipelines import list_runs, run_document
 from pipelines.service import RunRefused
@@ -60,14 +61,19 @@ QUEUE_DOWN: dict[int | str, dict[str, Any]] = {
 }
 
 
-def tenant_out(t: Tenant) -> TenantOut:
-    return TenantOut(
-        id=t.id,
-        slug=t.slug,
-        name=t.name,
-        refresh_interval_minutes=t.refresh_interval_minutes,
-        created_at=t.created_at.isoformat(),
-    )
+def tenants_out(s: Session, tenants: list[Tenant]) -> list[TenantOut]:
+    schedules = next_refreshes(s, tenants)
+    return [
+        TenantOut(
+            id=t.id,
+            slug=t.slug,
+            name=t.name,
+            refresh_interval_minutes=t.refresh_interval_minutes,
+            **schedules[t.id],
+            created_at=t.created_at.isoformat(),
+        )
+        for t in tenants
+    ]
 
 
 def not_found(what: str) -> HTTPException:
@@ -131,7 +137,7 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
     def get_tenants(who: Principal = Depends(principal)) -> list[TenantOut]:
         """All tenants (admin), or the token's own tenant."""
         with hw.db.read() as s:
-            return [tenant_out(t) for t in list_tenants(s) if who.can_see(t.id)]
+            return tenants_out(s, [t for t in list_tenants(s) if who.can_see(t.id)])
 
     @router.post(
         "/tenants", status_code=201, response_model=TenantOut, tags=["tenants"], responses={**FORBIDDEN, **CONFLICT}
@@ -146,9 +152,13 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
             except TenancyError as exc:
                 status = 409 if "already exists" in str(exc) else 422
                 raise HTTPException(status_code=status, detail=str(exc)) from None
+            try:
+                tenant.refresh_cron = check_cron(body.refresh_cron) if body.refresh_cron else None
+            except BadCron as exc:
+                raise HTTPException(status_code=422, detail=str(exc).replace("--cron", "refresh_cron", 1)) from None
             tenant.refresh_interval_minutes = body.refresh_interval_minutes
             s.flush()
-            return tenant_out(tenant)
+            return tenants_out(s, [tenant])[0]
 
     # -- refresh and runs ---------------------------------------------------------------
     @router.post(

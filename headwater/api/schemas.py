@@ -28,6 +28,7 @@ class TenantCreate(StrictBody):
     slug: str = Field(description="Lower-case letters, digits and '-', at most 63.")
     name: str | None = None
     refresh_interval_minutes: int | None = Field(None, ge=1, description="Scheduled refresh interval.")
+    refresh_cron: str | None = Field(None, description="Cron schedule, five fields in UTC ('0 * * * *': hourly).")
 
 
 class SourceCreate(StrictBody):
@@ -69,6 +70,8 @@ class TenantOut(BaseModel):
     slug: str
     name: str
     refresh_interval_minutes: int | None
+    refresh_cron: str | None = None
+    next_refresh_at: str | None = Field(None, description="When the schedule fires next (None: no schedule).")
     created_at: str
 
 

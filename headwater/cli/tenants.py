@@ -14,7 +14,8 @@ from connectors.runtime import open_http
 from headwater.cli.connectors import SourceAddCommand
 from headwater.cli.context import app_context
 from headwater.cli.output import JsonOpt, fail, short_time, show
-from headwater.cli.schedules import CRON_HELP, cron_value, next_refreshes
+from headwater.cli.schedules import CRON_HELP, cron_value
+from headwater.cron import next_refreshes
 from storage import model_for
 from tenancy import (
     TenancyError,
@@ -66,6 +67,7 @@ def tenant_add(
     slug: str,
     name: str = typer.Option(None, "--name", help="Display name (default: the slug)."),
     refresh_every: int = typer.Option(None, "--refresh-every", help="Scheduled refresh interval, minutes."),
+    cron: str = typer.Option(None, "--cron", help=CRON_HELP),
     alert_webhook: str = WebhookOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -73,8 +75,10 @@ def tenant_add(
     with app_context() as app, app.db.session() as s:
         hook = webhook_url(alert_webhook) if alert_webhook is not None else None
         positive(refresh_every, "--refresh-every")
+        expr = cron_value(cron) if cron is not None else None
         t = add_tenant(s, slug, name)
         t.refresh_interval_minutes = refresh_every
+        t.refresh_cron = expr
         t.alert_webhook_url = hook
         s.flush()
         show({"id": t.id, "slug": t.slug, "name": t.name}, as_json)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from fastapi.testclient import TestClient
+
 from headwater.app import App
 from headwater.cron import BadCron, check_cron, next_fire
 from headwater.schedule import due_tenants
 from storage.models import Run, Tenant
-from tests.api.conftest import Tenants
+from tests.api.conftest import ADMIN, Tenants, bearer
 from tests.cli.conftest import Invoke, as_json
 
 T0 = datetime(2026, 12, 1, 10, 20, tzinfo=UTC)
@@ -67,3 +69,21 @@ def test_tenant_set_cron_and_list_next_fire(cli: Invoke) -> None:
 
     gone = as_json(cli("tenant", "set", "acme", "--cron", "", "--json"))
     assert gone["refresh_cron"] is None and gone["next_refresh_at"] is None
+
+
+def test_cron_through_the_api_and_tenant_add(client: TestClient, tenants: Tenants, cli: Invoke) -> None:
+    bad = client.post("/api/tenants", headers=bearer(ADMIN), json={"slug": "hooli", "refresh_cron": "61 * * * *"})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("refresh_cron '61 * * * *'")
+    assert all(t["slug"] != "hooli" for t in client.get("/api/tenants", headers=bearer(ADMIN)).json())
+    ok = client.post("/api/tenants", headers=bearer(ADMIN), json={"slug": "hooli", "refresh_cron": "0  6 * * 1-5"})
+    assert ok.status_code == 201
+    doc = ok.json()
+    assert doc["refresh_cron"] == "0 6 * * 1-5" and doc["next_refresh_at"].endswith("06:00:00+00:00")
+    listed = {t["slug"]: t for t in client.get("/api/tenants", headers=bearer(ADMIN)).json()}
+    assert listed["hooli"]["next_refresh_at"] == doc["next_refresh_at"] and listed["acme"]["refresh_cron"] is None
+
+    refused = cli("tenant", "add", "initech", "--cron", "* * *", ok=False)
+    assert refused.exit_code == 1 and "--cron '* * *'" in refused.stderr
+    cli("tenant", "add", "initech", "--cron", "30 * * * *")
+    (row,) = [t for t in as_json(cli("tenant", "list", "--json")) if t["slug"] == "initech"]
+    assert row["refresh_cron"] == "30 * * * *" and row["next_refresh_at"]
