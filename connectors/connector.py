@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
+from connectors.declarations import check as check_declarations
 from connectors.http.classify import Classifier, classify_response
 from connectors.http.client import HttpClient
-from connectors.streams import Partition, PartitionCheck, StreamSpec
+from connectors.streams import Partition, PartitionCheck, StreamContext, StreamSpec
 
 
 class SourceOptions(BaseModel):
@@ -57,6 +58,15 @@ def credential_fingerprint(kind: str, base_url: str, secrets: SourceSecrets) -> 
 
 
 @dataclass(frozen=True)
+class ConnectorMeta:
+    """What the dashboard and CLI show for a connector, so neither needs an edit for a new one."""
+
+    display_name: str  # e.g. "GitHub"
+    scope_option: str | None = None  # the option naming what a source reads, e.g. "org"
+    badge_color: str = "#57606a"  # CSS colour of the kind's badge
+
+
+@dataclass(frozen=True)
 class Connector:
     """A provider, declared as data plus a few hooks.
 
@@ -81,6 +91,18 @@ class Connector:
     check: Callable[[HttpClient, Any], Any] | None = None  # async (http, options) -> CheckResult
     max_in_flight: int = 8
     sandbox: str | None = None  # "module:factory" of the fake API, for `headwater sandbox`
+    # names Partition.values always has (checked against path placeholders), e.g. ("owner", "repo")
+    partition_values: tuple[str, ...] = ()
+    # path values computed from the context, e.g. {"group_path": lambda ctx: quote(ctx.options.group)}
+    derived: Mapping[str, Callable[[StreamContext], Any]] = field(default_factory=dict)
+    meta: ConnectorMeta | None = None  # how people see it (dashboard, CLI); default from the kind
+
+    def __post_init__(self) -> None:
+        check_declarations(self)
+
+    @property
+    def metadata(self) -> ConnectorMeta:
+        return self.meta or ConnectorMeta(display_name=self.kind.title())
 
     def stream(self, name: str) -> StreamSpec:
         for spec in self.streams:

@@ -25,6 +25,7 @@ import httpx
 import pydantic
 
 from connectors.connector import Connector, matches
+from connectors.cursors import ChildOf
 from connectors.errors import ConnectorError, DataError, NotFoundError
 from connectors.http.classify import provider_said
 from connectors.http.client import HttpClient
@@ -72,10 +73,6 @@ class Listing:
     status: str  # "ok" | "not_modified" | a StatusAction
     pages: int = 0
     missing: Unavailable | None = None
-
-
-def cursor_value(record: Mapping[str, Any], path: str) -> Any:
-    return dig(record, path)
 
 
 def landed(spec: StreamSpec, records: list[Any], ctx: StreamContext) -> list[Any]:
@@ -216,48 +213,23 @@ async def _run_listing(
     full: bool,
 ) -> Unavailable | None:
     """Read a listing; returns what was unavailable when it answered MISSING (nothing settled yet)."""
-    watermark = (cursor or {}).get("value")
-    best = watermark
-    newest: Any = None  # stop_at_seen: the first record's cursor value
+    strategy = spec.cursor
+    assert not isinstance(strategy, ChildOf)
+    tracker = strategy.tracker((cursor or {}).get("value")) if strategy is not None else None
+    snapshot = spec.snapshot
     seen: set[str] = set()
 
     async def on_page(records: list[Any], url: str) -> bool:
-        nonlocal best, newest
-        stop = False
-        kept = records
-        if spec.cursor_field and spec.stop_at_seen:
-            kept = []
-            for r in records:
-                v = cursor_value(r, spec.cursor_field) if isinstance(r, Mapping) else None
-                if newest is None and v is not None:
-                    newest = v
-                if watermark is not None and v == watermark:
-                    stop = True
-                    break
-                kept.append(r)
-        elif spec.cursor_field and spec.stop_at_cursor and watermark is not None:
-            kept = []
-            for r in records:
-                v = cursor_value(r, spec.cursor_field) if isinstance(r, Mapping) else None
-                if v is not None and str(v) < str(watermark):
-                    stop = True
-                    continue
-                kept.append(r)
+        kept, stop = tracker.keep(records) if tracker else (records, False)
         rows, bad = normalize_records(spec, kept, ctx)
-        if spec.cursor_field and not spec.stop_at_seen:
-            for r in kept:
-                v = cursor_value(r, spec.cursor_field) if isinstance(r, Mapping) else None
-                if v is not None and (best is None or str(v) > str(best)):
-                    best = v
-        if spec.snapshot_entity:
+        if tracker:
+            tracker.saw(kept)
+        if snapshot:
             seen.update(
-                r.data["external_id"]
-                for r in rows
-                if r.entity == spec.snapshot_entity and r.data.get("deleted_at") is None
+                r.data["external_id"] for r in rows if r.entity == snapshot.entity and r.data.get("deleted_at") is None
             )
         batch = Batch(rows=rows, raw=landed(spec, records, ctx), url=url, quarantined=bad)
-        if spec.cursor_field and spec.ascending and best is not None:
-            batch.cursor = {"value": best}
+        batch.cursor = tracker.page_cursor() if tracker else None
         result.records_fetched += len(records)
         result.quarantined += len(bad)
         result.records_loaded += store.commit(batch)
@@ -271,20 +243,17 @@ async def _run_listing(
     if status == "not_modified":
         result.not_modified = True
     elif status == "ok":
-        if spec.stop_at_seen and newest is not None:
-            final.cursor = {"value": newest}
-        elif spec.cursor_field and best is not None and not spec.stop_at_seen:
-            final.cursor = {"value": best}
-        if spec.snapshot_entity:
-            where = spec.snapshot_where(ctx) if spec.snapshot_where else {}
-            if spec.confirm_gone is not None:
-                live = {str(r["external_id"]) for r in store.live_rows(spec.snapshot_entity, where)}
+        final.cursor = tracker.final_cursor() if tracker else None
+        if snapshot:
+            where = snapshot.where_for(ctx)
+            if snapshot.confirm_gone is not None:
+                live = {str(r["external_id"]) for r in store.live_rows(snapshot.entity, where)}
                 missing = sorted(live - seen)
                 if missing:
-                    rows, alive = await spec.confirm_gone(missing, ctx, http)
+                    rows, alive = await snapshot.confirm_gone(missing, ctx, http)
                     final.rows.extend(rows)
                     seen |= alive
-            final.tombstones.append((spec.snapshot_entity, where, seen))
+            final.tombstones.append((snapshot.entity, where, seen))
     # MISSING (and EMPTY): no cursor and no snapshot, so nothing already loaded is lost
     result.records_loaded += store.commit(final)
     return listing.missing  # set only when the listing answered MISSING
@@ -353,13 +322,14 @@ async def _run_children(
     cursor: Mapping[str, Any] | None,
     full: bool,
 ) -> None:
-    assert spec.parent is not None
+    parent_spec = spec.parent
+    assert parent_spec is not None
     since_raw = (cursor or {}).get("value")
     since = datetime.fromisoformat(since_raw) if isinstance(since_raw, str) else None
-    all_parents = store.parent_rows(spec.parent, ctx.partition, since)
-    select = spec.parent.select
+    all_parents = store.parent_rows(parent_spec, ctx.partition, since)
+    select = parent_spec.select
     parents = [p for p in all_parents if select is None or select(p, ctx)]
-    chunk = spec.parent.chunk
+    chunk = parent_spec.chunk
 
     async def one(parent: dict[str, Any]) -> tuple[list[Any], list[Row], list[Quarantined]]:
         child_ctx = StreamContext(
@@ -372,6 +342,7 @@ async def _run_children(
             run_id=ctx.run_id,
             now=ctx.now,
             state=ctx.state,
+            derived=ctx.derived,
         )
         raw: list[Any] = []
         rows: list[Row] = []
@@ -403,7 +374,7 @@ async def _run_children(
             batch.raw.extend(raw)
             batch.rows.extend(rows)
             batch.quarantined.extend(bad)
-        marks = [p[spec.parent.watermark] for p in group if p.get(spec.parent.watermark) is not None]
+        marks = [p[parent_spec.watermark] for p in group if p.get(parent_spec.watermark) is not None]
         if marks:
             batch.cursor = {"value": max(marks).isoformat()}
         batch.validators = dict(http.new_validators)
@@ -412,7 +383,7 @@ async def _run_children(
         result.quarantined += len(batch.quarantined)
         result.records_loaded += store.commit(batch)
     # Parents skipped by ``select`` still count as processed.
-    marks = [p[spec.parent.watermark] for p in all_parents if p.get(spec.parent.watermark) is not None]
+    marks = [p[parent_spec.watermark] for p in all_parents if p.get(parent_spec.watermark) is not None]
     if len(parents) < len(all_parents) and marks:
         store.commit(Batch(cursor={"value": max(marks).isoformat()}))
 

@@ -101,12 +101,12 @@ def plan_tasks(rt: SourceRuntime, partitions: Sequence[Partition]) -> list[TaskP
             continue
         if not spec.partitioned:
             plans.append(
-                TaskPlan(task_key(rt.source_id, spec.name, None), spec.name, None, deps(spec.depends_on, None))
+                TaskPlan(task_key(rt.source_id, spec.name, None), spec.name, None, deps(spec.dependencies, None))
             )
     for p in partitions:
         for spec in c.streams:
             if spec.partitioned and spec.name != c.discovery_stream:
-                plans.append(TaskPlan(task_key(rt.source_id, spec.name, p), spec.name, p, deps(spec.depends_on, p)))
+                plans.append(TaskPlan(task_key(rt.source_id, spec.name, p), spec.name, p, deps(spec.dependencies, p)))
     order = graphlib.TopologicalSorter({p.key: set(p.depends_on) for p in plans})
     rank = {k: i for i, k in enumerate(order.static_order())}
     return sorted(plans, key=lambda p: rank[p.key])
@@ -143,7 +143,12 @@ async def run_task(
         task_run_id=task_run_id,
     )
     ctx = StreamContext(
-        tenant_id=rt.tenant_id, source_id=rt.source_id, options=rt.options, partition=partition, run_id=run_id
+        tenant_id=rt.tenant_id,
+        source_id=rt.source_id,
+        options=rt.options,
+        partition=partition,
+        run_id=run_id,
+        derived=rt.connector.derived,
     )
     return await run_stream(rt.connector, spec, ctx, http, store, full=full)
 

@@ -6,6 +6,7 @@ small hooks (``params``, ``normalize``, ``on_status``).
 
 from __future__ import annotations
 
+import string
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from connectors.cursors import ChildOf, CursorStrategy, Snapshot
 from connectors.http.pagination import NoPaginator, Paginator
 from connectors.http.ratelimit import Pace
 
@@ -51,16 +53,37 @@ class StreamContext:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     state: dict[str, Any] = field(default_factory=dict)  # filled by a stream's ``prepare`` hook
 
+    # the connector's derived path values: name -> fn(ctx), e.g. a URL-encoded group path
+    derived: Mapping[str, Callable[[StreamContext], Any]] = field(default_factory=dict)
+
     def fmt(self, template: str) -> str:
-        values: dict[str, Any] = {}
+        """``template`` with options, derived values, partition values and parent fields.
+
+        A parent field names the parent record and wins; otherwise a placeholder that two of them
+        provide with different values is an error, not a silent pick."""
+        layers: list[tuple[str, Mapping[str, Any]]] = [("options", self.options.model_dump())]
+        if self.derived:
+            layers.append(("derived values", {k: fn(self) for k, fn in self.derived.items()}))
         if self.partition is not None:
             # {partition_key} works even for a partition rebuilt from its key alone (gone since planning)
-            values["partition_key"] = self.partition.key
-            values.update(self.partition.values)
-        if self.parent is not None:
-            values.update(self.parent)
-        values.update(self.options.model_dump())
+            layers.append(("partition", {"partition_key": self.partition.key, **self.partition.values}))
+        values: dict[str, Any] = {}
+        for name in placeholders(template):
+            if self.parent is not None and name in self.parent:
+                values[name] = self.parent[name]
+                continue
+            found = [(where, layer[name]) for where, layer in layers if name in layer]
+            if len({str(v) for _, v in found}) > 1:
+                sources = ", ".join(where for where, _ in found)
+                raise ValueError(f"path {template!r}: {{{name}}} is given differently by {sources}")
+            if found:
+                values[name] = found[-1][1]
         return template.format(**values)
+
+
+def placeholders(template: str) -> set[str]:
+    """The names a path template needs, e.g. ``repos/{owner}/{repo}`` -> {owner, repo}."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
 @dataclass(frozen=True)
@@ -89,9 +112,7 @@ ParamsHook = Callable[[StreamContext], dict[str, Any]]
 StatusHook = Callable[[int, StreamContext], str | None]
 PrepareHook = Callable[[StreamContext, "HttpClient"], Awaitable[None]]
 CollectHook = Callable[[list[Mapping[str, Any]], StreamContext], Iterable[Row]]
-# (ids live in the store but missing from a complete listing, ctx, http) -> (rows, ids still alive)
 RedactHook = Callable[[Mapping[str, Any], StreamContext], Any]
-ConfirmGoneHook = Callable[[list[str], StreamContext, "HttpClient"], Awaitable[tuple[list[Row], set[str]]]]
 
 
 class StatusAction:
@@ -133,22 +154,16 @@ class PartitionCheck:
 
 @dataclass(frozen=True)
 class StreamSpec:
-    """One stream of a connector.
+    """One stream of a connector: what every stream needs, plus a few optional hooks.
 
-    * ``path`` is formatted with partition values, parent fields and options.
-    * ``records_path`` points at the list in the body (None: the body is the list).
-    * ``cursor_field`` names a record field (dotted) whose max value is the incremental cursor;
-      ``params`` receives the context (with ``ctx.cursor``) and applies it to the request.
-    * ``ascending``: records arrive oldest-first, so the cursor may advance with every page;
-      otherwise it advances only when the listing is complete. ``stop_at_cursor`` stops paging
-      at the first record older than the cursor (newest-first listings).
-    * ``snapshot_entity``: the listing is complete on every run, so live rows of that entity
-      not seen are tombstoned (repositories, channels, projects). ``confirm_gone`` may check
-      those ids first (a Jira issue moved to another project is not deleted).
-    * ``stop_at_seen``: newest-first listings without a date filter (Bitbucket commits): the
-      cursor is the ``cursor_field`` of the first record, and the next run stops at that record.
-    * ``prepare`` runs once per task before reading (e.g. discover Jira custom field ids into
-      ``ctx.state``); ``collect`` turns a child's whole listing into rows (sprint membership).
+    * ``path`` is formatted with options, the connector's derived values, partition values and
+      parent fields (:meth:`StreamContext.fmt`); ``records_path`` points at the list in the body.
+    * ``cursor`` is the incremental strategy (:mod:`connectors.cursors`: ``Since``,
+      ``NewestFirst``, ``Ascending``, ``StopAtSeen``, ``ChildOf``); None: a full listing each run.
+    * ``snapshot`` tombstones what a complete listing no longer shows (``Snapshot``).
+    * ``depends_on`` names streams to run first; a ``ChildOf`` stream depends on its parent's.
+    * ``prepare`` runs once per task before reading (fills ``ctx.state``); ``collect`` turns a
+      child's whole listing into rows; ``redact`` is the raw record as it may be landed.
     """
 
     name: str
@@ -160,23 +175,17 @@ class StreamSpec:
     body: ParamsHook | None = None
     paginator: Callable[[], Paginator] = NoPaginator
     partitioned: bool = True
-    parent: ParentSpec | None = None
+    cursor: CursorStrategy | None = None
+    snapshot: Snapshot | None = None
     depends_on: tuple[str, ...] = ()
-    cursor_field: str | None = None
-    ascending: bool = False
-    stop_at_cursor: bool = False
     conditional: bool = True
-    snapshot_entity: str | None = None
-    snapshot_where: Callable[[StreamContext], dict[str, Any]] | None = None
     allow_status: frozenset[int] = frozenset()
     on_status: StatusHook | None = None
     bucket: str = "default"
     pace: Pace | Callable[[StreamContext], Pace | None] | None = None  # fixed, or chosen from options
     entities: tuple[str, ...] = ()  # entity kinds this stream loads (documentation and metrics)
     prepare: PrepareHook | None = None  # async, once per task before the listing (fills ctx.state)
-    stop_at_seen: bool = False  # cursor = cursor_field of the newest record; stop there next time
     collect: CollectHook | None = None  # child streams: rows from one parent's complete listing
-    confirm_gone: ConfirmGoneHook | None = None  # snapshot streams: re-check before tombstoning
     redact: RedactHook | None = None  # privacy: the raw record as it may be landed (e.g. without text)
 
     def pace_for(self, ctx: StreamContext) -> Pace | None:
@@ -184,5 +193,19 @@ class StreamSpec:
         return self.pace(ctx) if callable(self.pace) else self.pace
 
     @property
+    def parent(self) -> ParentSpec | None:
+        return self.cursor.parent if isinstance(self.cursor, ChildOf) else None
+
+    @property
+    def cursor_field(self) -> str | None:
+        return None if self.cursor is None or isinstance(self.cursor, ChildOf) else self.cursor.field
+
+    @property
     def incremental(self) -> bool:
-        return self.cursor_field is not None or self.parent is not None
+        return self.cursor is not None
+
+    @property
+    def dependencies(self) -> tuple[str, ...]:
+        """``depends_on`` plus the parent stream of a ``ChildOf`` stream."""
+        own = (self.cursor.stream,) if isinstance(self.cursor, ChildOf) else ()
+        return tuple(dict.fromkeys((*own, *self.depends_on)))

@@ -14,7 +14,7 @@ import httpx
 from connectors.aha.classify import classify_aha
 from connectors.aha.options import AhaOptions, AhaSecrets
 from connectors.aha.streams import API, BUCKET, PACE, PARTITION_CHECK, STREAMS
-from connectors.connector import CheckResult, Connector
+from connectors.connector import CheckResult, Connector, ConnectorMeta
 from connectors.errors import ConnectorError
 from connectors.http.client import HttpClient
 from connectors.streams import Partition
@@ -69,6 +69,8 @@ async def check(http: HttpClient, options: AhaOptions) -> CheckResult:
 
 
 CONNECTOR = Connector(
+    partition_values=("product_id", "prefix", "external_id"),
+    meta=ConnectorMeta(display_name="Aha!", scope_option="products", badge_color="#e8590c"),
     kind="aha",
     options_model=AhaOptions,
     secrets_model=AhaSecrets,

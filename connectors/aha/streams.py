@@ -12,11 +12,10 @@ bucket paced under that budget, and 429s with ``Retry-After`` are retried by the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from connectors.aha import normalize as n
+from connectors.cursors import ChildOf, Since, Snapshot, changed_since_cursor, cursor_text
 from connectors.http.pagination import PageNumberPaginator
 from connectors.http.ratelimit import Pace
 from connectors.streams import ParentSpec, PartitionCheck, StatusAction, StreamContext, StreamSpec
@@ -57,7 +56,7 @@ def listing(fields: str | None = None, *, incremental: bool = False) -> Any:
         out: dict[str, Any] = {"per_page": PER_PAGE}
         if fields:
             out["fields"] = fields
-        since = (ctx.cursor or {}).get("value") if incremental else None
+        since = cursor_text(ctx) if incremental else None
         if since:
             out["updated_since"] = since
         return out
@@ -68,14 +67,6 @@ def listing(fields: str | None = None, *, incremental: bool = False) -> Any:
 def gone_is_empty(status: int, ctx: StreamContext) -> str:
     """Nothing to read: /users needs an account admin (403); a feature deleted since it was listed (404)."""
     return StatusAction.EMPTY
-
-
-def changed_since_cursor(parent: Mapping[str, Any], ctx: StreamContext) -> bool:
-    """Skip the parent whose watermark *is* the cursor: an earlier run read it in that very state
-    (the store selects parents with ``watermark >= cursor``, so it would be read on every run)."""
-    mark = (ctx.cursor or {}).get("value")
-    value = parent.get("updated_at")
-    return mark is None or not isinstance(value, datetime) or value.isoformat() != mark
 
 
 PRODUCT = API + "/products/{partition_key}"  # the product id: stable when a prefix is renamed
@@ -101,7 +92,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         normalize=n.products,
         params=listing(),
         partitioned=False,
-        snapshot_entity="project",
+        snapshot=Snapshot("project"),
         entities=("project",),
         **COMMON,
     ),
@@ -141,7 +132,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="features",
         normalize=n.features,
         params=listing(RECORD_FIELDS, incremental=True),
-        cursor_field="updated_at",
+        cursor=Since("updated_at"),
         entities=("work_item",),
         **COMMON,
     ),
@@ -151,14 +142,16 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="requirements",
         normalize=n.requirements,
         params=listing(REQUIREMENT_FIELDS),
-        parent=ParentSpec(
-            entity="work_item",
-            fields=("key", "project_external_id"),
-            partition_column="project_external_id",
-            where={"type": "feature"},
-            select=changed_since_cursor,
+        cursor=ChildOf(
+            "features",
+            ParentSpec(
+                entity="work_item",
+                fields=("key", "project_external_id"),
+                partition_column="project_external_id",
+                where={"type": "feature"},
+                select=changed_since_cursor(),
+            ),
         ),
-        depends_on=("features",),
         allow_status=frozenset({404}),  # the feature was deleted after it was listed
         on_status=gone_is_empty,
         entities=("work_item",),
@@ -170,7 +163,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="epics",
         normalize=n.epics,
         params=listing(RECORD_FIELDS, incremental=True),
-        cursor_field="updated_at",
+        cursor=Since("updated_at"),
         entities=("work_item",),
         **COMMON,
     ),
@@ -189,7 +182,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="ideas",
         normalize=n.ideas,
         params=listing(IDEA_FIELDS, incremental=True),
-        cursor_field="updated_at",
+        cursor=Since("updated_at"),
         entities=("work_item",),
         **COMMON,
     ),

@@ -9,7 +9,7 @@ from connectors.bitbucket.check import check
 from connectors.bitbucket.classify import classify_bitbucket
 from connectors.bitbucket.options import HEADERS, BitbucketOptions, BitbucketSecrets, auth_for
 from connectors.bitbucket.streams import PARTITION_CHECK, STREAMS
-from connectors.connector import Connector
+from connectors.connector import Connector, ConnectorMeta
 from connectors.streams import Partition
 
 
@@ -26,6 +26,8 @@ def partition_of(row: Mapping[str, Any], options: Any) -> Partition | None:
 
 
 CONNECTOR = Connector(
+    partition_values=("full_name", "repo_slug", "external_id"),
+    meta=ConnectorMeta(display_name="Bitbucket", scope_option="workspace", badge_color="#0052cc"),
     kind="bitbucket",
     options_model=BitbucketOptions,
     secrets_model=BitbucketSecrets,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.bitbucket import normalize as n
+from connectors.cursors import ChildOf, Since, Snapshot, StopAtSeen, cursor_text
 from connectors.http.pagination import NextUrlPaginator
 from connectors.streams import ParentSpec, PartitionCheck, StatusAction, StreamContext, StreamSpec
 
@@ -33,7 +34,7 @@ def _page(ctx: StreamContext) -> dict[str, Any]:
 
 def _pulls(ctx: StreamContext) -> dict[str, Any]:
     params: dict[str, Any] = {"state": PR_STATES, "sort": "-updated_on", "pagelen": PR_PAGELEN}
-    since = (ctx.cursor or {}).get("value")
+    since = cursor_text(ctx)
     if since:
         params["q"] = f'updated_on > "{since}"'
     return params
@@ -76,7 +77,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         params=_page,
         paginator=NextUrlPaginator,
         partitioned=False,
-        snapshot_entity="repository",
+        snapshot=Snapshot("repository"),
         entities=("repository",),
     ),
     StreamSpec(
@@ -97,7 +98,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         params=_page,
         paginator=NextUrlPaginator,
         partitioned=False,
-        snapshot_entity="project",
+        snapshot=Snapshot("project"),
         entities=("project",),
     ),
     StreamSpec(
@@ -107,8 +108,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="values",
         params=_page,
         paginator=NextUrlPaginator,
-        snapshot_entity="branch",
-        snapshot_where=_repo_where,
+        snapshot=Snapshot("branch", where=_repo_where),
         entities=("branch",),
     ),
     StreamSpec(
@@ -118,8 +118,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="values",
         params=_page,
         paginator=NextUrlPaginator,
-        cursor_field="hash",
-        stop_at_seen=True,
+        cursor=StopAtSeen("hash"),
         entities=("commit",),
     ),
     StreamSpec(
@@ -129,7 +128,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="values",
         params=_pulls,
         paginator=NextUrlPaginator,
-        cursor_field="updated_on",
+        cursor=Since("updated_on"),
         entities=("pull_request",),
     ),
     StreamSpec(
@@ -139,8 +138,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="values",
         params=lambda ctx: {"pagelen": PR_PAGELEN},
         paginator=NextUrlPaginator,
-        parent=PR_PARENT,
-        depends_on=("pull_requests",),
+        cursor=ChildOf("pull_requests", PR_PARENT),
         allow_status=frozenset({404}),
         on_status=_child_gone,
         entities=("review", "comment", "pull_request"),
@@ -152,8 +150,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="values",
         params=_page,
         paginator=NextUrlPaginator,
-        parent=PR_PARENT,
-        depends_on=("pull_requests",),
+        cursor=ChildOf("pull_requests", PR_PARENT),
         allow_status=frozenset({404}),
         on_status=_child_gone,
         entities=("commit",),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.connector import Connector
+from connectors.connector import Connector, ConnectorMeta
 from connectors.github.check import check
 from connectors.github.classify import classify_github
 from connectors.github.options import HEADERS, GitHubOptions, GitHubSecrets, auth_for
@@ -27,6 +27,8 @@ def partition_of(row: Mapping[str, Any], options: Any) -> Partition | None:
 
 
 CONNECTOR = Connector(
+    partition_values=("owner", "repo", "external_id", "full_name"),
+    meta=ConnectorMeta(display_name="GitHub", scope_option="org", badge_color="#24292f"),
     kind="github",
     options_model=GitHubOptions,
     secrets_model=GitHubSecrets,

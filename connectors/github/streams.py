@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.cursors import ChildOf, NewestFirst, Since, Snapshot, cursor_text
 from connectors.github import normalize as n
 from connectors.http.pagination import LinkHeaderPaginator
 from connectors.streams import ParentSpec, PartitionCheck, StatusAction, StreamContext, StreamSpec
@@ -32,7 +33,7 @@ def _page(ctx: StreamContext) -> dict[str, Any]:
 
 
 def _since(ctx: StreamContext) -> dict[str, Any]:
-    value = (ctx.cursor or {}).get("value")
+    value = cursor_text(ctx)
     return {"since": value} if value else {}
 
 
@@ -93,7 +94,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         params=lambda ctx: {"type": "all", "sort": "updated", "direction": "desc", "per_page": PER_PAGE},
         paginator=LinkHeaderPaginator,
         partitioned=False,
-        snapshot_entity="repository",
+        snapshot=Snapshot("repository"),
         entities=("repository",),
     ),
     StreamSpec(
@@ -111,8 +112,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         normalize=n.branch,
         params=_page,
         paginator=LinkHeaderPaginator,
-        snapshot_entity="branch",
-        snapshot_where=_branches_where,
+        snapshot=Snapshot("branch", where=_branches_where),
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("branch",),
@@ -123,7 +123,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         normalize=n.commit,
         params=_commits,
         paginator=LinkHeaderPaginator,
-        cursor_field="commit.committer.date",
+        cursor=Since("commit.committer.date"),
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("commit", "person"),
@@ -134,8 +134,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         normalize=n.pull_request,
         params=_pulls,
         paginator=LinkHeaderPaginator,
-        cursor_field="updated_at",
-        stop_at_cursor=True,
+        cursor=NewestFirst("updated_at"),
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("pull_request", "person"),
@@ -146,8 +145,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         normalize=n.review,
         params=_page,
         paginator=LinkHeaderPaginator,
-        parent=PULL_REQUEST_PARENT,
-        depends_on=("pull_requests",),
+        cursor=ChildOf("pull_requests", PULL_REQUEST_PARENT),
         allow_status=frozenset({404}),
         entities=("review", "person"),
     ),
@@ -157,8 +155,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         normalize=n.pull_request_commit,
         params=_page,
         paginator=LinkHeaderPaginator,
-        parent=PULL_REQUEST_PARENT,
-        depends_on=("pull_requests",),
+        cursor=ChildOf("pull_requests", PULL_REQUEST_PARENT),
         allow_status=frozenset({404}),
         entities=("commit", "person"),
     ),
@@ -168,7 +165,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         normalize=n.review_comment,
         params=_updated_since,
         paginator=LinkHeaderPaginator,
-        cursor_field="updated_at",
+        cursor=Since("updated_at"),
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("comment", "person"),
@@ -179,7 +176,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         normalize=n.issue,
         params=_issues,
         paginator=LinkHeaderPaginator,
-        cursor_field="updated_at",
+        cursor=Since("updated_at"),
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("work_item", "person"),
@@ -190,7 +187,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         normalize=n.issue_comment,
         params=_updated_since,
         paginator=LinkHeaderPaginator,
-        cursor_field="updated_at",
+        cursor=Since("updated_at"),
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("comment", "person"),
@@ -201,8 +198,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         normalize=n.issue_event,
         params=_page,
         paginator=LinkHeaderPaginator,
-        cursor_field="created_at",
-        stop_at_cursor=True,
+        cursor=NewestFirst("created_at"),
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("work_item_transition", "person"),

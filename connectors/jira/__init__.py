@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.connector import Connector
+from connectors.connector import Connector, ConnectorMeta
 from connectors.jira.check import check
 from connectors.jira.classify import classify_jira
 from connectors.jira.options import HEADERS, JiraOptions, JiraSecrets, auth_for
@@ -23,6 +23,8 @@ def partition_of(row: Mapping[str, Any], options: Any) -> Partition | None:
 
 
 CONNECTOR = Connector(
+    partition_values=("project_key", "external_id"),
+    meta=ConnectorMeta(display_name="Jira", scope_option="projects", badge_color="#2684ff"),
     kind="jira",
     options_model=JiraOptions,
     secrets_model=JiraSecrets,

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connectors.cursors import Ascending, ChildOf, Snapshot, cursor_text
 from connectors.http.client import HttpClient
 from connectors.http.pagination import CursorPaginator, NextUrlPaginator
 from connectors.jira import normalize as n
@@ -56,7 +57,7 @@ def base_jql(ctx: StreamContext) -> str:
 
 
 def issues_jql(ctx: StreamContext) -> str:
-    since = (ctx.cursor or {}).get("value")
+    since = cursor_text(ctx)
     if not since:
         return base_jql(ctx)
     return f'project = {_project_id(ctx)} AND updated >= "{jql_time(str(since))}" ORDER BY updated ASC'
@@ -157,7 +158,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         params=lambda ctx: {"maxResults": 50, "orderBy": "key"},
         paginator=lambda: NextUrlPaginator("nextPage"),
         partitioned=False,
-        snapshot_entity="project",
+        snapshot=Snapshot("project"),
         entities=("project",),
     ),
     StreamSpec(
@@ -176,8 +177,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         name="versions",
         path="rest/api/3/project/{external_id}/versions",
         normalize=n.release,
-        snapshot_entity="release",
-        snapshot_where=_project_where,
+        snapshot=Snapshot("release", where=_project_where),
         entities=("release",),
     ),
     StreamSpec(
@@ -198,8 +198,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         body=_issues_body,
         prepare=load_catalog,
         paginator=lambda: CursorPaginator("nextPageToken", "nextPageToken", in_body=True, last_path="isLast"),
-        cursor_field="fields.updated",
-        ascending=True,
+        cursor=Ascending("fields.updated"),
         conditional=False,
         entities=("work_item", "work_item_transition", "comment"),
     ),
@@ -213,9 +212,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         paginator=lambda: CursorPaginator("nextPageToken", "nextPageToken", in_body=True, last_path="isLast"),
         depends_on=("issues",),
         conditional=False,
-        snapshot_entity="work_item",
-        snapshot_where=_project_where,
-        confirm_gone=confirm_gone,
+        snapshot=Snapshot("work_item", where=_project_where, confirm_gone=confirm_gone),
         entities=("work_item",),
     ),
     StreamSpec(
@@ -225,8 +222,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="values",
         params=lambda ctx: {"maxResults": 100},
         paginator=lambda: OffsetPaginator("values"),
-        parent=_issue_parent("changelog_truncated"),
-        depends_on=("issues",),
+        cursor=ChildOf("issues", _issue_parent("changelog_truncated")),
         allow_status=frozenset({404}),
         on_status=_child_gone,
         entities=("work_item_transition",),
@@ -238,8 +234,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="comments",
         params=lambda ctx: {"maxResults": 100, "orderBy": "created"},
         paginator=lambda: OffsetPaginator("comments"),
-        parent=_issue_parent("comment_truncated"),
-        depends_on=("issues",),
+        cursor=ChildOf("issues", _issue_parent("comment_truncated")),
         allow_status=frozenset({404}),
         on_status=_child_gone,
         entities=("comment",),
@@ -251,8 +246,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="worklogs",
         params=lambda ctx: {"maxResults": 5000},
         paginator=lambda: OffsetPaginator("worklogs"),
-        parent=_issue_parent("worklog_truncated"),
-        depends_on=("issues",),
+        cursor=ChildOf("issues", _issue_parent("worklog_truncated")),
         allow_status=frozenset({404}),
         on_status=_child_gone,
     ),
@@ -264,12 +258,14 @@ STREAMS: tuple[StreamSpec, ...] = (
         records_path="issues",
         params=lambda ctx: {"fields": "key", "maxResults": AGILE_PAGE},
         paginator=lambda: OffsetPaginator("issues"),
-        parent=ParentSpec(
-            entity="sprint",
-            fields=("external_id", "name", "state", "complete_at", "extra"),
-            select=_open_sprint_of_project,
+        cursor=ChildOf(
+            "sprints",
+            ParentSpec(
+                entity="sprint",
+                fields=("external_id", "name", "state", "complete_at", "extra"),
+                select=_open_sprint_of_project,
+            ),
         ),
-        depends_on=("sprints",),
         allow_status=frozenset({404}),
         on_status=_child_gone,
         entities=("sprint",),

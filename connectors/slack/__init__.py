@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from connectors.connector import CheckResult, Connector
+from connectors.connector import CheckResult, Connector, ConnectorMeta
 from connectors.errors import ConnectorError
 from connectors.http.client import HttpClient
 from connectors.http.ratelimit import Pace
@@ -86,6 +86,8 @@ async def check(http: HttpClient, options: SlackOptions) -> CheckResult:
 
 
 CONNECTOR = Connector(
+    partition_values=("channel_id", "external_id"),
+    meta=ConnectorMeta(display_name="Slack", scope_option="channels", badge_color="#611f69"),
     kind="slack",
     options_model=SlackOptions,
     secrets_model=SlackSecrets,

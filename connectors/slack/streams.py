@@ -21,12 +21,11 @@ child stream over loaded thread parents (``reply_count > 0``) whose ``updated_at
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_
 
+from connectors.cursors import ChildOf, Since, Snapshot, changed_since_cursor, cursor_text
 from connectors.http.pagination import CursorPaginator
 from connectors.http.ratelimit import Pace
 from connectors.slack import normalize as n
@@ -63,7 +62,7 @@ def cursor() -> CursorPaginator:
 
 def oldest(ctx: StreamContext) -> str | None:
     """Where this run's history read starts: the last seen ts minus the re-read window."""
-    last = (ctx.cursor or {}).get("value")
+    last = cursor_text(ctx)
     if last is None:
         return None
     start = max(0.0, float(last) - options(ctx).reread_days * 86400)
@@ -124,14 +123,6 @@ def thread_parents(t: Any) -> Any:
     return and_(t.c.reply_count > 0, t.c.thread_ts == t.c.ts)
 
 
-def changed_since_cursor(parent: Mapping[str, Any], ctx: StreamContext) -> bool:
-    """Skip the parent whose watermark *is* the cursor: an earlier run read it in that very state
-    (the store selects parents with ``watermark >= cursor``, so it would be read on every run)."""
-    mark = (ctx.cursor or {}).get("value")
-    value = parent.get("updated_at")
-    return mark is None or not isinstance(value, datetime) or value.isoformat() != mark
-
-
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="conversations",
@@ -141,7 +132,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         params=lambda ctx: {"types": "public_channel,private_channel", "exclude_archived": "false", "limit": PAGE},
         paginator=cursor,
         partitioned=False,
-        snapshot_entity="channel",
+        snapshot=Snapshot("channel"),
         bucket="conversations.list",
         pace=TIER_2,
         conditional=False,
@@ -167,9 +158,8 @@ STREAMS: tuple[StreamSpec, ...] = (
         normalize=n.history,
         params=history_params,
         paginator=cursor,
-        cursor_field="ts",
-        snapshot_entity="message",
-        snapshot_where=history_window,
+        cursor=Since("ts"),
+        snapshot=Snapshot("message", where=history_window),
         bucket="conversations.history",
         pace=reading_pace,
         conditional=False,
@@ -183,15 +173,17 @@ STREAMS: tuple[StreamSpec, ...] = (
         normalize=n.replies,
         params=replies_params,
         paginator=cursor,
-        parent=ParentSpec(
-            entity="message",
-            fields=("ts", "channel_external_id"),
-            partition_column="channel_external_id",
-            where={"thread": thread_parents},
-            select=changed_since_cursor,
-            chunk=20,
+        cursor=ChildOf(
+            "messages",
+            ParentSpec(
+                entity="message",
+                fields=("ts", "channel_external_id"),
+                partition_column="channel_external_id",
+                where={"thread": thread_parents},
+                select=changed_since_cursor(),
+                chunk=20,
+            ),
         ),
-        depends_on=("messages",),
         bucket="conversations.replies",
         pace=reading_pace,
         conditional=False,

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from connectors.connector import Connector, SourceOptions, SourceSecrets
+from connectors.cursors import Snapshot
 from connectors.sandbox import RunningServer, Sandbox
 from connectors.streams import Partition, Row, StreamContext, StreamSpec
 from headwater.app import App
@@ -107,7 +108,7 @@ CONNECTOR = Connector(
             path="orgs/{org}/repos",
             normalize=_repository,
             partitioned=False,
-            snapshot_entity="repository",
+            snapshot=Snapshot("repository"),
             entities=("repository",),
         ),
         StreamSpec(
@@ -118,6 +119,7 @@ CONNECTOR = Connector(
     discovery_stream="repositories",
     partition_entity="repository",
     partition_of=_partition_of,
+    partition_values=("owner", "repo", "external_id"),
 )
 
 
