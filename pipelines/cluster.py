@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,7 +31,9 @@ def connect(address: str | None, *, workers: int = 2, threads: int = 16) -> Any:
     # Dask's statistical profiler samples every worker thread every 10 ms: real CPU on a 2-core
     # box for a diagnostic nobody reads here. Spawned workers inherit this through the env.
     os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")
-    with _children_ignore_sigint():
+    with _children_ignore_sigint(), warnings.catch_warnings():
+        # Its scheduler's HTTP server moves off 8787 when another cluster holds it: not news.
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=threads,

@@ -111,9 +111,19 @@ def terminal(t: Tenant, run_id: int) -> bool:
 
 @pytest.fixture
 def acme(tmp_path: Path) -> Iterator[Tenant]:
-    """Tenant ``acme`` with one GitHub source on a sandbox that answers in 150 ms (a run takes a
-    few seconds: long enough to interrupt it while tasks are running)."""
-    sandbox, server = start("github", seed=3, repos=4, latency_ms=150)
+    """Tenant ``acme`` with one GitHub source on a sandbox that answers in 150 ms."""
+    yield from tenant_on_sandbox(tmp_path, latency_ms=150)
+
+
+@pytest.fixture
+def slow_acme(tmp_path: Path) -> Iterator[Tenant]:
+    """The same on a sandbox that answers in 600 ms: a run takes long enough to be interrupted
+    while its tasks run, even on a loaded machine."""
+    yield from tenant_on_sandbox(tmp_path, latency_ms=600)
+
+
+def tenant_on_sandbox(tmp_path: Path, *, latency_ms: float) -> Iterator[Tenant]:
+    sandbox, server = start("github", seed=3, repos=4, latency_ms=latency_ms)
     home = tmp_path / "hw"
     env = clean_env(
         HEADWATER_HOME=str(home),

@@ -71,7 +71,8 @@ def test_no_dask_workers_ends_the_wait_with_what_is_missing(acme: World, tmp_pat
     assert {t["error_kind"] for t in doc["tasks"] if t["state"] == "FAILED"} == {"INFRA"}
 
 
-def test_ctrl_c_cancels_the_run_in_one_line_and_the_next_refresh_loads_the_truth(acme: World) -> None:
+def test_ctrl_c_cancels_the_run_in_one_line_and_the_next_refresh_loads_the_truth(slow_acme: World) -> None:
+    acme = slow_acme
     proc = acme.popen("refresh", "acme", "--wait", "--json")
     try:
         run_id = poll(lambda: running_with_work_left(acme), 90, "tasks running")
@@ -98,7 +99,8 @@ def test_ctrl_c_cancels_the_run_in_one_line_and_the_next_refresh_loads_the_truth
     assert acme.loaded_exactly()
 
 
-def test_run_cancel_stops_a_running_refresh_and_its_waiting_command(acme: World) -> None:
+def test_run_cancel_stops_a_running_refresh_and_its_waiting_command(slow_acme: World) -> None:
+    acme = slow_acme
     proc = acme.popen("refresh", "acme", "--wait", "--json")
     try:
         run_id = poll(lambda: running_with_work_left(acme), 90, "tasks running")
