@@ -417,7 +417,7 @@ class Driver:
             if beat.cancelled.is_set():
                 # Cancelled (CLI, API, dashboard, Ctrl-C): stop submitting, drop what is
                 # queued on Dask; running tasks stop at their next request on their own.
-                log.info("run %s was cancelled; stopping its tasks", run_id)
+                log.debug("run %s was cancelled; stopping its tasks", run_id)
                 self.runner.cancel()
                 return
 

@@ -176,7 +176,7 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
             )
         )
     except TaskCancelled:
-        log.info("task %s stopped: its run was cancelled", task_run_id)
+        log.debug("task %s stopped: its run was cancelled", task_run_id)
         return {"task_id": task_run_id, "state": "CANCELLED"}
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
