@@ -29,7 +29,7 @@ from sqlalchemy import select
 from headwater.app import App, worker_config
 from headwater.errors import describe
 from pipelines import execute_run, set_run_state
-from pipelines.driver import STALE_AFTER, driver_alive
+from pipelines.liveness import STALE_AFTER, driver_alive
 from pipelines.service import Attempt, attempt, cancel, request_retry, request_run
 from pipelines.state import QUEUED, expire_queued_runs
 from storage.models import ACTIVE_STATES, TERMINAL_STATES, Run, State, Tenant, Trigger

@@ -34,7 +34,7 @@ from headwater.cron import is_due
 from headwater.dispatch import DispatchError, RunService
 from headwater.queue.tasks import queued_message_ids
 from pipelines import recover_crashed_runs, set_run_state
-from pipelines.driver import REQUEUED, STALE_AFTER, driver_alive
+from pipelines.liveness import REQUEUED, STALE_AFTER, driver_alive
 from pipelines.state import (
     close_if_all_completed,
     crash_unfinished_tasks,

@@ -1,6 +1,7 @@
 """Per-tenant pipeline graphs on Dask: planning, execution, run/task state machine."""
 
-from pipelines.driver import Driver, recover_crashed_runs
+from pipelines.driver import Driver
+from pipelines.liveness import recover_crashed_runs
 from pipelines.runners import DaskRunner, SerialRunner, TaskRunner
 from pipelines.service import dask_runner, execute_run, request_retry, request_run
 from pipelines.state import IllegalTransition, create_run, set_run_state, set_task_state

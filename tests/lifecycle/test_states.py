@@ -12,7 +12,7 @@ from sqlalchemy import select
 from headwater import schedule
 from headwater.app import App
 from pipelines import set_run_state
-from pipelines.driver import STALE_AFTER
+from pipelines.liveness import STALE_AFTER
 from pipelines.service import RunRefused, request_retry
 from pipelines.state import cancel_run, create_run, transition_task
 from pipelines.worker import TaskCancelled, until_cancelled

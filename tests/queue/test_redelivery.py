@@ -24,7 +24,7 @@ from connectors.sandbox import Sandbox
 from headwater.cli.sandboxes import source_settings, start
 from headwater.queue import tasks
 from pipelines import Driver, IllegalTransition, SerialRunner, WorkerConfig, run_document, service, set_run_state
-from pipelines.driver import STALE_AFTER, driver_alive, recover_crashed_runs
+from pipelines.liveness import STALE_AFTER, driver_alive, recover_crashed_runs
 from pipelines.state import create_run
 from storage import Database, model_for
 from storage.models import Run, RunState, State, TaskRun, utcnow

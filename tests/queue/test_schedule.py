@@ -21,7 +21,7 @@ from headwater import dispatch, schedule
 from headwater.app import App
 from headwater.queue.tasks import queued_message_ids
 from pipelines import set_run_state
-from pipelines.driver import STALE_AFTER
+from pipelines.liveness import STALE_AFTER
 from pipelines.state import create_run
 from storage import Database
 from storage.models import Alert, Run, State, Tenant, utcnow
