@@ -84,6 +84,7 @@ class TaskRun(Base):
     key: Mapped[str] = mapped_column(String(1024))
     stream: Mapped[str] = mapped_column(String(128))
     partition: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    partition_values: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     depends_on: Mapped[list[Any]] = mapped_column(default=list)
     state: Mapped[str] = mapped_column(String(16), default=State.SCHEDULED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -91,6 +92,7 @@ class TaskRun(Base):
     records_loaded: Mapped[int] = mapped_column(Integer, default=0)
     requests: Mapped[int] = mapped_column(Integer, default=0)
     http_retries: Mapped[int] = mapped_column(Integer, default=0)
+    http_statuses: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"200": 12, "429": 1}
     rate_wait_s: Mapped[float] = mapped_column(default=0.0)  # time spent waiting for rate budgets
     loaded_by_entity: Mapped[dict[str, Any]] = mapped_column(default=dict)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
