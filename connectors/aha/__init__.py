@@ -6,7 +6,7 @@ See :mod:`connectors.aha.streams` for the table of streams.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -16,23 +16,13 @@ from connectors.aha.options import AhaOptions, AhaSecrets
 from connectors.aha.streams import API, BUCKET, PACE, PARTITION_CHECK, STREAMS
 from connectors.connector import CheckResult, Connector, ConnectorMeta
 from connectors.errors import ConnectorError
+from connectors.http.auth import BearerAuth
 from connectors.http.client import HttpClient
 from connectors.streams import Partition
 
 
-class BearerAuth(httpx.Auth):
-    """``Authorization: Bearer <API key>``; the key never appears in logs or errors."""
-
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
-
-
 def auth(secrets: AhaSecrets) -> httpx.Auth:
-    return BearerAuth(secrets.token.get_secret_value())
+    return BearerAuth(secrets.token)
 
 
 def partition_of(row: Mapping[str, Any], options: AhaOptions) -> Partition | None:

@@ -11,12 +11,11 @@ App passwords stopped working on 9 June 2026; an ``app_password`` secret is refu
 
 from __future__ import annotations
 
-from collections.abc import Generator
-
 import httpx
 from pydantic import SecretStr, field_validator, model_validator
 
 from connectors.connector import SourceOptions, SourceSecrets
+from connectors.http.auth import BasicAuth, BearerAuth
 
 HEADERS = {"Accept": "application/json", "User-Agent": "headwater-connector"}
 API_TOKEN_HELP = (
@@ -65,22 +64,8 @@ class BitbucketSecrets(SourceSecrets):
         return self.token is None
 
 
-class BearerAuth(httpx.Auth):
-    """``Authorization: Bearer <token>`` on every request; the token never appears in repr()."""
-
-    def __init__(self, token: SecretStr) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "BearerAuth(token=**********)"
-
-
 def auth_for(secrets: BitbucketSecrets) -> httpx.Auth:
     if secrets.token is not None:
         return BearerAuth(secrets.token)
     assert secrets.username is not None and secrets.api_token is not None
-    return httpx.BasicAuth(secrets.username, secrets.api_token.get_secret_value())
+    return BasicAuth(secrets.username, secrets.api_token)

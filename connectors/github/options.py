@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-
 import httpx
 from pydantic import SecretStr, field_validator
 
 from connectors.connector import SourceOptions, SourceSecrets
+from connectors.http.auth import BearerAuth
 
 API_VERSION = "2022-11-28"
 HEADERS = {
@@ -37,20 +36,6 @@ class GitHubSecrets(SourceSecrets):
     """A classic token (scopes repo, read:org), a fine-grained token, or an app installation token."""
 
     token: SecretStr
-
-
-class BearerAuth(httpx.Auth):
-    """``Authorization: Bearer <token>`` on every request; the token never appears in repr()."""
-
-    def __init__(self, token: SecretStr) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "BearerAuth(token=**********)"
 
 
 def auth_for(secrets: GitHubSecrets) -> httpx.Auth:

@@ -1,5 +1,6 @@
-"""HTTP for connectors: the client (the one retry layer), classification, rate budgets, paging."""
+"""HTTP for connectors: the client (the one retry layer), auth, classification, rate budgets, paging."""
 
+from connectors.http.auth import BasicAuth, BearerAuth, HeaderTokenAuth
 from connectors.http.classify import OK, Classifier, Verdict, classify_response, retry_after_seconds
 from connectors.http.client import HttpClient, HttpStats, RetryPolicy
 from connectors.http.pagination import (
@@ -15,8 +16,11 @@ from connectors.http.ratelimit import InMemoryRateBudget, Pace, RateBudget, Redi
 
 __all__ = [
     "OK",
+    "BasicAuth",
+    "BearerAuth",
     "Classifier",
     "CursorPaginator",
+    "HeaderTokenAuth",
     "HttpClient",
     "HttpStats",
     "InMemoryRateBudget",

@@ -8,6 +8,7 @@ import httpx
 from pydantic import SecretStr, field_validator
 
 from connectors.connector import SourceOptions, SourceSecrets
+from connectors.http.auth import BasicAuth
 
 HEADERS = {"Accept": "application/json", "User-Agent": "headwater-connector"}
 
@@ -49,4 +50,4 @@ class JiraSecrets(SourceSecrets):
 
 
 def auth_for(secrets: JiraSecrets) -> httpx.Auth:
-    return httpx.BasicAuth(secrets.email, secrets.api_token.get_secret_value())
+    return BasicAuth(secrets.email, secrets.api_token)

@@ -8,13 +8,14 @@ errors.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from connectors.connector import CheckResult, Connector, ConnectorMeta
 from connectors.errors import ConnectorError
+from connectors.http.auth import BearerAuth
 from connectors.http.client import HttpClient
 from connectors.http.ratelimit import Pace
 from connectors.slack.classify import classify_slack
@@ -26,19 +27,8 @@ from connectors.streams import Partition
 SCOPES = ("channels:read", "channels:history", "groups:read", "groups:history", "users:read")
 
 
-class BearerAuth(httpx.Auth):
-    """``Authorization: Bearer xoxb-…``; the token never appears in logs or errors."""
-
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
-
-
 def auth(secrets: SlackSecrets) -> httpx.Auth:
-    return BearerAuth(secrets.token.get_secret_value())
+    return BearerAuth(secrets.token)
 
 
 def partition_of(row: Mapping[str, Any], options: SlackOptions) -> Partition | None:
