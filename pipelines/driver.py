@@ -1,8 +1,9 @@
 """The driver of one run: builds the tenant's task graph as it goes and executes it.
 
 Per source: a discovery task (repositories, projects, channels …) runs first; when it
-completes, the source's partitions are read and one task per (partition, stream) is created,
-each waiting for the tasks it depends on (child streams after their parents). A task whose
+completes, the source's partitions are read once and one task per (partition, stream) is
+created, carrying the partition's values (its worker reads no partition listing), each
+waiting for the tasks it depends on (child streams after their parents). A task whose
 dependency did not complete is CANCELLED with the reason; everything else keeps going. The
 run ends COMPLETED, or FAILED with how many tasks failed and why; a retry run re-executes only
 the failed tasks and their dependents.
@@ -174,6 +175,7 @@ class Driver:
         partition: str | None,
         deps: tuple[str, ...],
         session: Session | None = None,
+        values: dict[str, Any] | None = None,
     ) -> None:
         if key in graph.tasks:  # adopted from the previous driver of a resumed run
             return
@@ -184,6 +186,7 @@ class Driver:
                 key=key,
                 stream=stream,
                 partition=partition,
+                partition_values=values,
                 depends_on=list(deps),
                 state=State.SCHEDULED,
             )
@@ -240,7 +243,8 @@ class Driver:
                 continue
             src = sources[t.source_id]
             deps = tuple(d for d in t.depends_on if d in redo)
-            self._add_task(graph, run_id, t.source_id, t.key, t.stream, t.partition, deps)
+            # The partition's values travel with the task: the retry reads no partition listing.
+            self._add_task(graph, run_id, t.source_id, t.key, t.stream, t.partition, deps, values=t.partition_values)
             rt = runtime_for(src, self.vault)
             disc = discovery_plan(rt)
             if disc is not None and t.key == disc.key:
@@ -263,6 +267,8 @@ class Driver:
                 "key": p.key,
                 "stream": p.stream,
                 "partition": p.partition.key if p.partition else None,
+                # what the worker formats paths with: it builds the task's partition from its row
+                "partition_values": dict(p.partition.values) if p.partition else None,
                 "depends_on": [d for d in p.depends_on if d in known],
                 "state": State.SCHEDULED,
             }

@@ -118,9 +118,14 @@ def _budget(res: WorkerResources) -> tuple[RateBudget, Any]:
     return ResilientBudget(RedisRateBudget(client)), client
 
 
-def load_partition(key: str | None, rt: SourceRuntime, db: Database) -> Partition | None:
+def load_partition(key: str | None, values: dict[str, Any] | None, rt: SourceRuntime, db: Database) -> Partition | None:
+    """The task's partition from its row (key and the values the driver stored with it). Rows
+    from before ``task_run.partition_values`` have no values: those look the key up among the
+    source's partitions (one listing of them)."""
     if key is None:
         return None
+    if values is not None:
+        return Partition(key=key, values=values)
     for p in partitions_of(rt, db):
         if p.key == key:
             return p
@@ -168,7 +173,9 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
     stats = HttpStats()  # outlives a failure: failed tasks record their HTTP counts too
     try:
         rt = runtime_for(source, res.vault)
-        partition = db.retrying(lambda: load_partition(task.partition, rt, db), what=f"task {task_run_id} start")
+        partition = db.retrying(
+            lambda: load_partition(task.partition, task.partition_values, rt, db), what=f"task {task_run_id} start"
+        )
         http_stats, stream_result = asyncio.run(
             until_cancelled(
                 _run(rt, db, res, cfg, task.stream, partition, full, task.run_id, task_run_id, stats),
@@ -239,6 +246,7 @@ def _start(db: Database, task_run_id: int, where: str) -> dict[str, Any] | tuple
                 TaskRun.run_id,
                 TaskRun.stream,
                 TaskRun.partition,
+                TaskRun.partition_values,
                 TaskRun.source_id,
                 TaskRun.records_loaded,
             ).where(TaskRun.id == task_run_id)
