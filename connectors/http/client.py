@@ -16,7 +16,7 @@ import logging
 import ssl
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,12 +95,14 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
         on_response: Callable[[httpx.Response], None] | None = None,
         keep_log: bool = False,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,  # between retries (tests pass a fake)
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.budget: RateBudget = budget or InMemoryRateBudget()
         self.budget_key = budget_key
         self.classify = classify
         self.retry = retry
+        self._sleep = sleep
         self._validator_lookup = validator_lookup
         self.new_validators: ValidatorStore = {}
         self.stats = HttpStats()
@@ -161,6 +163,7 @@ class HttpClient:
             wait=self._wait,
             reraise=True,
             before_sleep=self._before_sleep,
+            sleep=self._sleep,
         )
         async for attempt in retrying:
             with attempt:
