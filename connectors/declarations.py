@@ -6,6 +6,7 @@ instead of a child running beside its parent or a path formatted from the wrong 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,12 @@ def problems(c: Connector) -> list[str]:
         missing = sorted(placeholders(spec.path) - provided)
         if missing:
             out.append(f"{where}: path {spec.path!r} needs {', '.join(missing)}, which nothing provides")
+    if c.meta is not None:
+        scope = c.meta.scope_option
+        if scope is not None and scope not in c.options_model.model_fields:
+            out.append(f"meta.scope_option {scope!r} is not an option of {c.options_model.__name__}")
+        if not re.fullmatch(r"#(?:[0-9a-fA-F]{3}){1,2}", c.meta.badge_color):
+            out.append(f"meta.badge_color must be a hex colour such as #24292f, got {c.meta.badge_color!r}")
     if c.partition_check is not None:
         missing = sorted(placeholders(c.partition_check.path) - options - partition)
         if missing:

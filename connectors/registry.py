@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from connectors.connector import Connector
+from connectors.connector import Connector, ConnectorMeta
 
 KINDS: dict[str, str] = {
     "github": "connectors.github",
@@ -41,3 +41,11 @@ def get_connector(kind: str) -> Connector:
         raise UnknownConnector(f"connector kind {kind!r} is not available in this build") from exc
     connector: Connector = mod.CONNECTOR
     return connector
+
+
+def connector_meta(kind: str) -> ConnectorMeta:
+    """How people see ``kind`` (dashboard, CLI); a kind missing from this build shows as its name."""
+    try:
+        return get_connector(kind).metadata
+    except UnknownConnector:
+        return ConnectorMeta(display_name=kind)

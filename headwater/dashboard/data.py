@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from connectors.registry import connector_meta
 from headwater.api.auth import Principal
 from headwater.cron import next_fire
 from pipelines.tasklogs import read as read_task_logs
@@ -22,8 +23,6 @@ from pipelines.views import BadFilter, RunFilter, list_runs, next_cursor, run_do
 from storage.models import ACTIVE_STATES, Run, Source, State, TaskRun, Tenant, Trigger, utcnow
 
 ACTIVE = [str(s) for s in ACTIVE_STATES]
-# Options that say which part of the provider a source reads, shown next to its kind.
-SCOPE_OPTIONS = ("org", "workspace", "projects", "products", "channels")
 
 
 @dataclass
@@ -92,12 +91,13 @@ def tenant_for(s: Session, who: Principal, slug: str) -> Tenant | None:
     return t if t is not None and who.can_see(t.id) else None
 
 
-def _scope(options: dict[str, Any]) -> str:
-    for key in SCOPE_OPTIONS:
-        value = options.get(key)
-        if value:
-            return ", ".join(value) if isinstance(value, list) else str(value)
-    return ""
+def _scope(kind: str, options: dict[str, Any]) -> str:
+    """What part of the provider a source reads (its connector's ``scope_option``), e.g. the org."""
+    key = connector_meta(kind).scope_option
+    value = options.get(key) if key else None
+    if not value:
+        return ""
+    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 def _source_health(src: Source, stale_before: datetime) -> SourceHealth:
@@ -105,7 +105,7 @@ def _source_health(src: Source, stale_before: datetime) -> SourceHealth:
         id=src.id,
         kind=src.kind,
         name=src.name or "",
-        scope=_scope(src.options or {}),
+        scope=_scope(src.kind, src.options or {}),
         enabled=src.enabled,
         credentials_status=src.credentials_status,
         last_success_at=src.last_success_at,

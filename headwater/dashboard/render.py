@@ -8,9 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from connectors.registry import connector_meta
 from storage.models import utcnow
-
-PROVIDERS = {"github": "GitHub", "bitbucket": "Bitbucket", "jira": "Jira", "aha": "Aha!", "slack": "Slack"}
 
 
 def _dt(value: datetime | str | None) -> datetime | None:
@@ -65,7 +64,13 @@ def number(value: int | float | None) -> str:
 
 
 def provider(kind: str) -> str:
-    return PROVIDERS.get(kind, kind)
+    """The kind's display name, from its connector (``ConnectorMeta``)."""
+    return connector_meta(kind).display_name
+
+
+def badge_color(kind: str) -> str:
+    """The kind's badge colour, from its connector (a checked hex colour)."""
+    return connector_meta(kind).badge_color
 
 
 def secret_names(kind: str) -> list[str]:
@@ -88,6 +93,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(ago=ago, duration=duration, stamp=stamp, clock=clock, number=number, provider=provider)
+    env.filters.update(badge_color=badge_color)
     env.filters.update(secret_names=secret_names)
     return env
 
