@@ -140,6 +140,9 @@ class Record(AhaModel):
     feature: ParentRef = None  # requirement -> feature; idea -> promoted feature
     tags: list[Any] = Field(default_factory=list)
     custom_fields: list[Any] = Field(default_factory=list)
+    # [{name: url|key|id, value, service_name: "jira", integration_id}, ...]: the record's links
+    # to issues of integrated tools (what work linking reads)
+    integration_fields: list[Any] = Field(default_factory=list)
     original_estimate: float | None = None
     remaining_estimate: float | None = None
     work_units: int | None = None
@@ -311,6 +314,7 @@ def work_item_row(r: Record, kind: str, ctx: StreamContext, *, parent: str | Non
             "score": r.score,
             "url": r.url,
             "custom_fields": r.custom_fields,
+            "integration_fields": r.integration_fields,
         },
     }
 

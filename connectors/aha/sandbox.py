@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.aha.sandbox_data import STATUSES, Account, Product, generate, stamp
+from connectors.aha.sandbox_data import STATUSES, Account, Product, generate, roster_keys, stamp
 from connectors.sandbox.kit import Sandbox
 from connectors.sandbox.limits import SlidingWindow, Verdict
 
@@ -69,6 +69,9 @@ class AhaSandbox(Sandbox):
                 "person": len(people),
                 "comment": sum(len(p.comments) for p in a.products),
             },
+            # human accounts loaded -> shared-world roster key; records naming a Jira key
+            "accounts": roster_keys(a),
+            "references": list(a.planted),
         }
 
     def error_response(self, kind: str, request: Request) -> Response:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connectors.sandbox import shared_world
+
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
 HOST = "https://sandbox.aha.io"
 FIRST = ["Ada", "Grace", "Alan", "Barbara", "Edsger", "Frances", "Ken", "Radia", "Linus", "Margaret", "Tim", "Anita"]
@@ -48,6 +50,7 @@ class Account:
     users: dict[str, dict[str, Any]]
     products: list[Product]
     requirements: dict[str, list[dict[str, Any]]]  # feature id -> requirements
+    planted: list[dict[str, str]] = field(default_factory=list)  # records naming a Jira issue
 
     def product(self, ref: str) -> Product | None:
         for p in self.products:
@@ -154,10 +157,11 @@ def generate(
     for i in range(users):
         uid = new_id()
         at = stamp(BASE - timedelta(days=400 - i))
+        member = shared_world.member_for("aha", i)
         people[uid] = {
             "id": uid,
-            "name": f"{FIRST[i % len(FIRST)]} {LAST[(i * 3) % len(LAST)]}",
-            "email": f"person-{i + 1}@example.com",
+            "name": member.name if member else f"{FIRST[i % len(FIRST)]} {LAST[(i * 3) % len(LAST)]}",
+            "email": member.aha if member and member.aha else f"person-{i + 1}@aha-only.example",
             "created_at": at,
             "updated_at": at,
             "accessed_at": None,
@@ -243,6 +247,7 @@ def generate(
             if product.epics and fi % 3:
                 epic = product.epics[fi % len(product.epics)]
                 feature["epic"] = {k: epic[k] for k in ("id", "reference_num", "name")}
+            feature["integration_fields"] = []
             product.features.append(feature)
             reqs = []
             for qi in range(rng.randint(0, 2 * requirements)):
@@ -278,4 +283,28 @@ def generate(
                 }
             )
         account.products.append(product)
+    if account.products:
+        plant(account, account.products[0])
     return account
+
+
+def plant(account: Account, product: Product) -> None:
+    """The shared plan's Jira integrations on the first product's features."""
+    for index, target in shared_world.PLAN.aha_integrations:
+        if index < len(product.features):
+            feature = product.features[index]
+            key = target if isinstance(target, str) else shared_world.jira_key(*target)
+            feature["integration_fields"] = shared_world.aha_integration_fields(key, feature["id"])
+            if not isinstance(target, str):
+                account.planted.append(
+                    {"kind": "work_item", "external_id": feature["id"], "key": key, "how": "aha_integration"}
+                )
+
+
+def roster_keys(account: Account) -> dict[str, str | None]:
+    """Every user id -> its shared-world roster key (None: an account no one else has)."""
+    out: dict[str, str | None] = {}
+    for i, uid in enumerate(account.users):
+        member = shared_world.member_for("aha", i)
+        out[uid] = member.key if member else None
+    return out

@@ -32,7 +32,7 @@ RELEASE_FIELDS = (
 RECORD_FIELDS = (
     "id,reference_num,name,product_id,project,workflow_kind,workflow_status,assigned_to_user,created_by_user,"
     "release,epic,master_feature,initiative,tags,custom_fields,original_estimate,remaining_estimate,work_units,"
-    "score,status_changed_on,created_at,updated_at,url"
+    "score,status_changed_on,created_at,updated_at,url,integration_fields"
 )
 REQUIREMENT_FIELDS = (
     "id,reference_num,name,feature,release_id,workflow_status,assigned_to_user,created_by_user,tags,"

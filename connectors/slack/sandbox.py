@@ -25,7 +25,17 @@ from starlette.routing import BaseRoute, Route
 
 from connectors.sandbox.kit import Sandbox
 from connectors.sandbox.limits import SlidingWindow
-from connectors.slack.sandbox_data import BOT_USER, TEAM, ChannelData, Workspace, generate, message, set_thread, ts_of
+from connectors.slack.sandbox_data import (
+    BOT_USER,
+    TEAM,
+    ChannelData,
+    Workspace,
+    generate,
+    message,
+    roster_keys,
+    set_thread,
+    ts_of,
+)
 
 TOKEN = "xoxb-sandbox-0000-headwater"
 SCOPES = "channels:read,channels:history,groups:read,groups:history,users:read,users:read.email"
@@ -86,6 +96,9 @@ class SlackSandbox(Sandbox):
             "options": {"base_url": "/api", "app_distribution": self.app_distribution},
             "secrets": {"token": TOKEN},
             "counts": {"person": len(ws.users), "channel": len(ws.channels), "message": messages},
+            # human accounts loaded -> shared-world roster key; messages naming a Jira key
+            "accounts": roster_keys(ws),
+            "references": list(ws.planted),
         }
 
     def error_response(self, kind: str, request: Request) -> Response:

@@ -10,6 +10,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.sandbox import shared_world
+
 TEAM = "T0SANDBOX"
 BOT_USER = "U0BOTHW01"
 BASE_TS = 1_700_000_000
@@ -59,6 +61,7 @@ class ChannelData:
 class Workspace:
     users: list[dict[str, Any]]
     channels: list[ChannelData]
+    planted: list[dict[str, str]] = field(default_factory=list)  # messages naming a Jira key
 
     def channel(self, ref: str) -> ChannelData | None:
         for c in self.channels:
@@ -72,7 +75,11 @@ class Workspace:
 
 
 def user(i: int, rng: random.Random) -> dict[str, Any]:
+    member = shared_world.member_for("slack", i)
     name = FIRST[i % len(FIRST)] + (str(i // len(FIRST)) if i >= len(FIRST) else "")
+    email = f"{name}{i}@slack-only.example"
+    if member is not None and member.slack is not None:
+        name, email = member.slack
     uid = f"U{i + 1:08d}"
     return {
         "id": uid,
@@ -91,7 +98,7 @@ def user(i: int, rng: random.Random) -> dict[str, Any]:
         "profile": {
             "real_name": name.title(),
             "display_name": name,
-            "email": f"{name}@example.com",
+            "email": email,
             "title": rng.choice(["Engineer", "Designer", "PM", ""]),
             "team": TEAM,
         },
@@ -200,7 +207,32 @@ def generate(
                 data.replies[msg["ts"]] = thread
             data.messages.append(msg)
         workspace.channels.append(data)
+    readable = workspace.readable()
+    if readable:
+        plant(workspace, readable[0])
     return workspace
+
+
+def plant(workspace: Workspace, data: ChannelData) -> None:
+    """The shared plan's mentions in the first readable channel's top-level messages."""
+    for index, text, key in shared_world.PLAN.slack_messages:
+        if index < len(data.messages) and "user" in data.messages[index]:
+            msg = data.messages[index]
+            msg["text"] = text
+            msg["blocks"] = message(msg["ts"], msg["user"], text)["blocks"]
+            if key is not None:
+                ref = {"kind": "message", "external_id": f"{data.id}:{msg['ts']}", "key": shared_world.jira_key(*key)}
+                workspace.planted.append({**ref, "how": "mention"})
+
+
+def roster_keys(workspace: Workspace) -> dict[str, str | None]:
+    """Every human user id -> its shared-world roster key (None: an account no one else has)."""
+    humans = [u for u in workspace.users if not u["is_bot"]]
+    out: dict[str, str | None] = {}
+    for i, u in enumerate(humans):
+        member = shared_world.member_for("slack", i)
+        out[str(u["id"])] = member.key if member else None
+    return out
 
 
 def set_thread(parent: dict[str, Any], thread: list[dict[str, Any]]) -> None:

@@ -175,7 +175,7 @@ def test_check_names_the_user_and_the_products(
             return await CONNECTOR.check(http, rt.options)
 
     result = asyncio.run(go())
-    assert result.ok and result.identity == "person-1@example.com" and result.details["products"] == ["PRJ1"]
+    assert result.ok and result.identity == "ada@acme.example" and result.details["products"] == ["PRJ1"]
 
 
 async def _post(server: RunningServer, path: str, body: dict[str, Any]) -> None:

@@ -89,6 +89,9 @@ class BitbucketSandbox(Sandbox):
                 "base_path": "/2.0",
                 "counts": self.world.counts(),
                 "repositories": sorted(self.world.repos),
+                # human accounts loaded -> shared-world roster key; rows naming a Jira key
+                "accounts": {m.uuid: m.roster_key for m in self.world.members},
+                "references": list(self.world.planted),
             }
 
     def error_response(self, kind: str, request: Request) -> Response:
@@ -233,7 +236,7 @@ class BitbucketSandbox(Sandbox):
 
     def _commit_json(self, base: str, r: Repo, c: Commit) -> dict[str, Any]:
         m = self.world.member(c.author)
-        raw = f"{m.display_name} <{m.nickname}@acme.example>" if m else "Unknown <unknown@example.com>"
+        raw = f"{m.display_name} <{m.email}>" if m else "Unknown <unknown@example.com>"
         full = f"{self.world.workspace}/{r.slug}"
         return {
             "type": "commit", "hash": c.hash, "date": c.date.isoformat(timespec="seconds"), "message": c.message,

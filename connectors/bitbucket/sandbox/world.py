@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connectors.sandbox import shared_world
+
 EPOCH = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 TOKEN = "bitbucket-sandbox-access-token"
 EMAIL = "ingest@acme.example"
@@ -28,6 +30,8 @@ class Member:
     account_id: str
     nickname: str
     display_name: str
+    email: str = ""  # the address its commits carry (Bitbucket attributes them by it)
+    roster_key: str | None = None  # who this is in the shared world (None: no one else's)
 
 
 @dataclass
@@ -108,13 +112,48 @@ class World:
             repo = Repo(self._uuid(), slug, self.projects[r % 2].uuid, r % 3 != 2, created, created)
             self.repos[slug] = repo
             self._history(repo, commits, pulls)
+        self.planted: list[dict[str, str]] = []  # {"kind", "external_id", "key", "how"}
+        if self.repos:
+            self._plant(next(iter(self.repos.values())))
 
     # -- generation ---------------------------------------------------------------------------------
     def _uuid(self) -> str:
         return "{" + str(uuid.UUID(int=self.rng.getrandbits(128), version=4)) + "}"
 
     def _member(self, i: int) -> Member:
-        return Member(self._uuid(), f"557058:{self._uuid()[1:-1]}", f"dev{i}", f"Developer {i}")
+        uid, account = self._uuid(), f"557058:{self._uuid()[1:-1]}"
+        m = shared_world.member_for("bitbucket", i)
+        if m is None or m.bitbucket is None:
+            return Member(uid, account, f"dev{i}", f"Developer {i}", f"dev{i}@bitbucket-only.example")
+        return Member(uid, account, m.bitbucket[0], m.name, m.bitbucket[1], m.key)
+
+    def _plant(self, repo: Repo) -> None:
+        """The shared plan's references in the first repository (keys in titles, a branch, commits)."""
+        plan = shared_world.PLAN
+
+        def ref(kind: str, external_id: str, key: tuple[int, int], how: str) -> None:
+            self.planted.append(
+                {"kind": kind, "external_id": external_id, "key": shared_world.jira_key(*key), "how": how}
+            )
+
+        for pr_id, title, key in plan.bitbucket_pr_titles:
+            if pr_id in repo.pulls:
+                repo.pulls[pr_id].title = title
+                if key is not None:
+                    ref("pull_request", f"{repo.uuid}#{pr_id}", key, "key_in_title")
+        pr_id, branch, key = plan.bitbucket_branch
+        if pr_id in repo.pulls:
+            pr = repo.pulls[pr_id]
+            repo.branches = {(branch if name == pr.source else name): head for name, head in repo.branches.items()}
+            pr.source = branch
+            ref("pull_request", f"{repo.uuid}#{pr_id}", key, "key_in_branch")
+            ref("branch", f"{repo.uuid}:{branch}", key, "key_in_branch")
+        history = list(repo.commits.values())
+        for index, message, key in plan.bitbucket_commit_messages:
+            if index < len(history):
+                history[index].message = message
+                if key is not None:
+                    ref("commit", f"{repo.uuid}:{history[index].hash}", key, "key_in_message")
 
     def _commit(self, repo: Repo, parents: list[str], at: datetime, author: str | None = None) -> Commit:
         who = author or self.rng.choice(self.members).uuid

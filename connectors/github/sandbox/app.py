@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from connectors.github.sandbox import payloads as p
+from connectors.github.sandbox.graphql import graphql_routes
 from connectors.github.sandbox.world import Issue, Pull, Repo, World, iso
 from connectors.sandbox.kit import Sandbox
 
@@ -100,6 +101,7 @@ class GitHubSandbox(Sandbox):
         scopes: str | None = "repo, read:org",
         rate_limit: int = 5000,
         rate_window_s: float = 3600.0,
+        graphql: bool = True,  # False: /graphql answers 404, as a server without GraphQL
         **kw: Any,
     ) -> None:
         super().__init__(seed=seed, latency_ms=latency_ms, **kw)
@@ -109,23 +111,30 @@ class GitHubSandbox(Sandbox):
         self.token = token
         self.scopes = scopes
         self.rate = RateWindow(rate_limit, rate_window_s)
+        self.graphql_rate = RateWindow(rate_limit, rate_window_s)  # GraphQL has its own budget
+        self.serves_graphql = graphql
         self._state = threading.RLock()
 
     # -- kit hooks ------------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/__mutate", self._mutate, methods=["POST"]),
+            *graphql_routes(self),
             Route("/{path:path}", self._handle, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
         ]
 
     def truth(self) -> dict[str, Any]:
         with self._state:
             counts = self.world.counts()
+            accounts = self.world.member_keys()
+            planted = list(self.world.planted)
         return {
             "options": {"org": self.world.org},
             "secrets": {"token": self.token},
             "counts": counts,
             "repositories": [r.name for r in self.world.live_repos()],
+            "accounts": accounts,  # human accounts loaded -> shared-world roster key (None: no one else's)
+            "references": planted,  # rows that name a Jira key (connectors/sandbox/shared_world.py)
         }
 
     def error_response(self, kind: str, request: Request) -> Response:

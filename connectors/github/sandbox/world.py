@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
+from connectors.sandbox import shared_world
+
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -159,6 +161,10 @@ class Repo:
         return self.commits[0].at if self.commits else self.created_at
 
 
+def _ref(kind: str, external_id: str, key: tuple[int, int], how: str) -> dict[str, str]:
+    return {"kind": kind, "external_id": external_id, "key": shared_world.jira_key(*key), "how": how}
+
+
 LABELS = ["bug", "feature", "chore", "docs"]
 REVIEW_STATES = ["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "APPROVED", "DISMISSED"]
 WORDS = ["cache", "parser", "login", "billing", "search", "export", "retry", "metrics", "docs", "build"]
@@ -180,16 +186,61 @@ class World:
         self.org = org
         self.org_id = 9_000_000 + seed
         self._ids: dict[str, int] = {}
-        self.members = [
-            User(self._id("user", 1_000), f"dev-{i}", name=f"Developer {i}", email=f"dev-{i}@example.com")
-            for i in range(members)
-        ]
+        self.members = [self._member(i) for i in range(members)]
         self.outsider = User(self._id("user", 1_000), "outside-contributor", email="oc@example.net")
         self.bot = User(self._id("user", 1_000), "dependabot[bot]", type="Bot")
         self.repos = [
             self._repo(i, n_commits=commits, n_pulls=pulls, n_issues=issues, total=repos) for i in range(repos)
         ]
         self.clock = max([START, *(self._latest(r) for r in self.repos)]) + timedelta(days=1)
+        self.planted: list[dict[str, str]] = []  # {"kind", "external_id", "key", "how"}
+        if self.repos and not self.repos[0].empty:
+            self._plant(self.repos[0])
+
+    def _member(self, i: int) -> User:
+        """Account ``i``: a member of the shared world (login, commit e-mail) or an extra one."""
+        m = shared_world.member_for("github", i)
+        uid = self._id("user", 1_000)
+        if m is None or m.github is None:
+            return User(uid, f"dev-{i}", name=f"Developer {i}", email=f"dev-{i}@github-only.example")
+        return User(uid, m.github[0], name=m.name, email=m.github[1])
+
+    def member_keys(self) -> dict[str, str | None]:
+        """External id -> roster key of every human account a full refresh loads."""
+        loaded = self.person_ids()
+        out: dict[str, str | None] = {}
+        for i, u in enumerate(self.members):
+            m = shared_world.member_for("github", i)
+            out[str(u.id)] = m.key if m is not None else None
+        if self.outsider.id in loaded:
+            out[str(self.outsider.id)] = None
+        return out
+
+    def _plant(self, repo: Repo) -> None:
+        """The shared plan's references in the first repository (keys in titles, a branch, commits)."""
+        plan = shared_world.PLAN
+        pulls = [repo.pulls[n] for n in sorted(repo.pulls)]
+        rid = str(repo.id)
+        for index, title, key in plan.github_pr_titles:
+            if index < len(pulls):
+                pulls[index].title = repo.issues[pulls[index].number].title = title
+                if key is not None:
+                    self.planted.append(_ref("pull_request", f"{rid}#{pulls[index].number}", key, "key_in_title"))
+        index, branch, key = plan.github_branch
+        if index < len(pulls):
+            pull = pulls[index]
+            old = pull.head_ref
+            pull.head_ref = branch
+            self.planted.append(_ref("pull_request", f"{rid}#{pull.number}", key, "key_in_branch"))
+            if any(name == old for name, _ in repo.branches):
+                repo.branches = [(branch if name == old else name, sha) for name, sha in repo.branches]
+                self.planted.append(_ref("branch", f"{rid}:{branch}", key, "key_in_branch"))
+        oldest = list(reversed(repo.commits))
+        for index, message, key in plan.github_commit_messages:
+            if index < len(oldest):
+                oldest[index].message = message
+                if key is not None:
+                    self.planted.append(_ref("commit", f"{rid}:{oldest[index].sha}", key, "key_in_message"))
 
     # -- ids and time ---------------------------------------------------------------------
     def _id(self, kind: str, start: int) -> int:
@@ -457,6 +508,13 @@ class World:
     # -- truth ------------------------------------------------------------------------------
     def counts(self, include_archived: bool = False) -> dict[str, int]:
         """Distinct rows per entity kind that one full refresh loads."""
+        n, _ = self._tally(include_archived)
+        return n
+
+    def person_ids(self, include_archived: bool = False) -> set[int]:
+        return self._tally(include_archived)[1]
+
+    def _tally(self, include_archived: bool) -> tuple[dict[str, int], set[int]]:
         persons = {u.id for u in self.members}
         n = dict.fromkeys(
             (
@@ -500,4 +558,4 @@ class World:
                 n["work_item_transition"] += len(issue.events)
                 persons |= {e.actor.id for e in issue.events}
         n["person"] = len(persons)
-        return n
+        return n, persons

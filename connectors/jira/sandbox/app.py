@@ -76,6 +76,9 @@ class JiraSandbox(Sandbox):
                 "secrets": {"email": EMAIL, "api_token": API_TOKEN},
                 "counts": self.world.counts(),
                 "projects": [p.key for p in self.world.projects],
+                # human accounts loaded -> shared-world roster key; issue keys -> ids (link targets)
+                "accounts": {u.account_id: u.roster_key for u in self.world.users if u.account_type == "atlassian"},
+                "issues": self.world.issue_ids(),
             }
 
     def error_response(self, kind: str, request: Request) -> Response:

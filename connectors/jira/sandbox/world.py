@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from connectors.sandbox import shared_world
+
 ZONE = timezone(timedelta(hours=-7))
 ZONE_NAME = "America/Phoenix"
 EPOCH = datetime(2026, 1, 5, 16, 0, tzinfo=UTC)
@@ -56,6 +58,7 @@ class User:
     email: str | None
     active: bool = True
     account_type: str = "atlassian"
+    roster_key: str | None = None  # who this is in the shared world (None: no one else's)
 
 
 @dataclass
@@ -201,8 +204,16 @@ class World:
     # -- generation ---------------------------------------------------------------------------------
     def _user(self, i: int) -> User:
         account = f"{self.rng.getrandbits(96):024x}"
-        email = f"user{i}@acme.example" if i % 3 else None  # many sites hide emails
-        return User(account, f"User {i}", email, active=i != 5)
+        m = shared_world.member_for("jira", i)
+        if m is None:
+            email = f"user{i}@jira-only.example" if i % 3 else None  # many sites hide emails
+            return User(account, f"User {i}", email, active=i != 5)
+        visible = m.jira if isinstance(m.jira, str) else None  # False: this site hides the address
+        return User(account, m.name, visible, active=i != 5, roster_key=m.key)
+
+    def issue_ids(self) -> dict[str, str]:
+        """Every issue key -> its id (what a link to the issue names)."""
+        return {i.key: str(i.id) for i in self.issues.values()}
 
     def _next(self, kind: str) -> str:
         self._ids[kind] += 1
