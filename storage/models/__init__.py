@@ -2,6 +2,7 @@
 
 from storage.models.base import Base, utcnow
 from storage.models.counters import RetiredSample
+from storage.models.derived import DerivedWatermark, Identity, IdentityAccount, IdentityDecision, WorkLink
 from storage.models.entities import (
     ENTITY_MODELS,
     Branch,
@@ -46,8 +47,12 @@ __all__ = [
     "Comment",
     "Commit",
     "Cursor",
+    "DerivedWatermark",
     "EntityMixin",
     "HttpValidator",
+    "Identity",
+    "IdentityAccount",
+    "IdentityDecision",
     "Message",
     "Person",
     "Project",
@@ -70,5 +75,6 @@ __all__ = [
     "Trigger",
     "WorkItem",
     "WorkItemTransition",
+    "WorkLink",
     "utcnow",
 ]
