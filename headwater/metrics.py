@@ -53,6 +53,28 @@ _RECORDS_SQL = {
     """,
 }
 
+# HTTP responses by status: the JSON object ``task_run.http_statuses`` of finished tasks (crashed
+# ones keep the counts their worker last wrote), expanded in SQL.
+_RESPONSES_SQL = {
+    "sqlite": """
+        SELECT t.slug, s.kind, je.key, SUM(CAST(je.value AS INTEGER))
+        FROM task_run tr
+        JOIN source s ON s.id = tr.source_id
+        JOIN tenant t ON t.id = s.tenant_id, json_each(tr.http_statuses) je
+        WHERE tr.state IN ({terminal}) {scope}
+        GROUP BY t.slug, s.kind, je.key
+    """,
+    "postgresql": """
+        SELECT t.slug, s.kind, je.key, SUM(je.value::bigint)
+        FROM task_run tr
+        JOIN source s ON s.id = tr.source_id
+        JOIN tenant t ON t.id = s.tenant_id
+        CROSS JOIN LATERAL jsonb_each_text(tr.http_statuses) AS je(key, value)
+        WHERE tr.state IN ({terminal}) {scope}
+        GROUP BY t.slug, s.kind, je.key
+    """,
+}
+
 
 class DatabaseCollector:
     """A prometheus_client collector that queries the database on every scrape. Counters add the
@@ -81,6 +103,7 @@ class DatabaseCollector:
         yield from self._tasks(s)
         yield from self._durations(s)
         yield from self._http(s)
+        yield from self._responses(s)
 
     def _scoped(self, q: Any) -> Any:
         return q if self.source_id is None else q.where(Source.id == self.source_id)
@@ -230,6 +253,23 @@ class DatabaseCollector:
             retries.add_metric([kind], int(n_retries))
             waits.add_metric([kind], float(waited))
         yield from (requests, retries, waits)
+
+    def _responses(self, s: Session) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "headwater_http_responses",
+            "HTTP responses providers gave finished tasks (crashed ones included), by tenant, connector "
+            "and status code.",
+            labels=["tenant", "connector", "status"],
+        )
+        sql = _RESPONSES_SQL.get(s.get_bind().dialect.name)
+        if sql is not None:
+            scoped = sql.format(
+                terminal=", ".join(f"'{state}'" for state in TERMINAL),
+                scope="" if self.source_id is None else "AND s.id = :sid",
+            )
+            for slug, kind, status, n in s.execute(text(scoped), {"sid": self.source_id}).tuples():
+                family.add_metric([slug, kind, str(status)], int(n or 0))
+        yield family
 
     # -- sources and alerts ----------------------------------------------------------------
     def _sources(self, s: Session) -> Iterator[Metric]:

@@ -57,6 +57,7 @@ def task_document(task: TaskRun, history: list[TaskRunState], kind: str | None =
         "loaded_by_entity": task.loaded_by_entity,
         "requests": task.requests,
         "http_retries": task.http_retries,
+        "http_statuses": status_counts(task.http_statuses),
         "rate_wait_s": task.rate_wait_s,
         "started_at": iso(task.started_at),
         "ended_at": iso(task.ended_at),
@@ -68,6 +69,11 @@ def task_document(task: TaskRun, history: list[TaskRunState], kind: str | None =
         "traceback": task.traceback,
         "history": [{"state": h.state, "at": iso(h.at), "message": h.message} for h in history],
     }
+
+
+def status_counts(stored: dict[str, Any] | None) -> dict[str, int]:
+    """Responses by HTTP status, in status order: ``{"200": 12, "429": 1}``."""
+    return {code: int(n) for code, n in sorted((stored or {}).items(), key=lambda kv: (len(kv[0]), kv[0]))}
 
 
 def run_document(session: Session, run_id: int) -> dict[str, Any] | None:
@@ -94,6 +100,11 @@ def run_document(session: Session, run_id: int) -> dict[str, Any] | None:
     doc = run_summary(run, tenant.slug if tenant else None)
     doc["history"] = [{"state": h.state, "at": iso(h.at), "message": h.message} for h in run_history]
     doc["tasks"] = [task_document(t, histories[t.id], kinds.get(t.source_id)) for t in tasks]
+    statuses: dict[str, int] = {}
+    for t in doc["tasks"]:
+        for code, n in t["http_statuses"].items():
+            statuses[code] = statuses.get(code, 0) + n
+    doc["http_statuses"] = status_counts(statuses)  # every task's, attempts and crashes included
     return doc
 
 

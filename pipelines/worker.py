@@ -31,6 +31,7 @@ from connectors.runtime import SourceRuntime, open_http, partitions_of, run_task
 from connectors.store import TaskStore
 from connectors.streams import Partition
 from pipelines.budgets import ResilientBudget
+from pipelines.httpcounts import ENDED_UNDER_IT, RUNNING, checkpoint, counts_of, earlier_counts, store_counts
 from pipelines.logcontext import log_context
 from pipelines.state import transition_task
 from pipelines.tasklogs import captured
@@ -169,8 +170,14 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
     if isinstance(started_task, dict):
         return started_task
     task, source = started_task
+    if task.stream == "derive:links":  # the tenant's derived task (linking.STREAM): no HTTP, no partition
+        from linking.task import run_derived_task
+
+        return run_derived_task(db, task_run_id, source.tenant_id)
     started = time.perf_counter()
-    stats = HttpStats()  # outlives a failure: failed tasks record their HTTP counts too
+    # Outlives a failure (failed and cancelled tasks record their HTTP counts too) and counts on
+    # from what earlier attempts of the task left; written while the task runs (CRASHED keeps them).
+    stats = db.retrying(lambda: earlier_counts(db, task_run_id), what=f"task {task_run_id} start")
     try:
         rt = runtime_for(source, res.vault)
         partition = db.retrying(
@@ -180,10 +187,12 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
             until_cancelled(
                 _run(rt, db, res, cfg, task.stream, partition, full, task.run_id, task_run_id, stats),
                 lambda: _cancelled(db, task_run_id),
+                checkpoint=checkpoint(db, task_run_id, stats),
             )
         )
     except TaskCancelled:
         log.debug("task %s stopped: its run was cancelled", task_run_id)
+        db.retrying(lambda: _record_counts(db, task_run_id, stats), what=f"task {task_run_id} end")
         return {"task_id": task_run_id, "state": "CANCELLED"}
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
@@ -195,7 +204,7 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
 
         def record_failure() -> None:
             with db.session() as s:
-                transition_task(
+                ended = transition_task(
                     s,
                     task_run_id,
                     State.FAILED,
@@ -203,10 +212,10 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
                     error_kind=str(kind),
                     traceback=trace,
                     duration_s=time.perf_counter() - started,
-                    requests=stats.requests,
-                    http_retries=stats.retries,
-                    rate_wait_s=stats.rate_wait_s,
+                    **counts_of(stats),
                 )
+                if not ended:  # cancelled (or crashed) meanwhile: what it did still counts
+                    store_counts(s, task_run_id, counts_of(stats), ENDED_UNDER_IT)
                 if refused:
                     s.execute(update(Source).where(Source.id == task.source_id).values(credentials_status="invalid"))
 
@@ -216,19 +225,19 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
 
     def record_success() -> None:
         with db.session() as s:
-            transition_task(
+            ended = transition_task(
                 s,
                 task_run_id,
                 State.COMPLETED,
                 records_fetched=stream_result.records_fetched,
                 records_loaded=stream_result.records_loaded,
                 loaded_by_entity=stream_result.loaded_by_entity,
-                requests=http_stats.requests,
-                http_retries=http_stats.retries,
-                rate_wait_s=http_stats.rate_wait_s,
+                **counts_of(http_stats),
                 note=stream_result.note,
                 duration_s=time.perf_counter() - started,
             )
+            if not ended:  # cancelled (or crashed) meanwhile: what it did still counts
+                store_counts(s, task_run_id, counts_of(http_stats), ENDED_UNDER_IT)
             if task.partition is None and source.credentials_status != "valid":
                 s.execute(update(Source).where(Source.id == task.source_id).values(credentials_status="valid"))
 
@@ -263,6 +272,12 @@ def _start(db: Database, task_run_id: int, where: str) -> dict[str, Any] | tuple
         return task, source
 
 
+def _record_counts(db: Database, task_run_id: int, stats: HttpStats) -> None:
+    """A task stopped by its run's cancel: its HTTP counts until then, on its CANCELLED row."""
+    with db.session() as s:
+        store_counts(s, task_run_id, counts_of(stats), (*RUNNING, *ENDED_UNDER_IT))
+
+
 class TaskCancelled(Exception):
     """The task was cancelled (with its run) while it ran."""
 
@@ -280,20 +295,33 @@ def _cancelled(db: Database, task_run_id: int) -> bool:
         raise
 
 
-async def until_cancelled(coro: Awaitable[T], cancelled: Callable[[], bool], every: float = CANCEL_POLL_S) -> T:
+async def until_cancelled(
+    coro: Awaitable[T],
+    cancelled: Callable[[], bool],
+    every: float = CANCEL_POLL_S,
+    checkpoint: Callable[[], Callable[[], None] | None] | None = None,
+) -> T:
     """Await ``coro`` while checking ``cancelled()`` (in a thread) every ``every`` seconds; once
     it says so, the coroutine is cancelled at its next await (its next request or page: a batch
-    being committed is committed whole, with its cursor) and TaskCancelled is raised."""
+    being committed is committed whole, with its cursor) and TaskCancelled is raised.
+    ``checkpoint()``, called on the loop at each poll, returns a write to run in a thread first
+    (the task's running HTTP counts), or None."""
     task = asyncio.ensure_future(coro)
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=every)
-        if done:
-            return task.result()
-        if await asyncio.to_thread(cancelled):
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=every)
+            if done:
+                return task.result()
+            write = checkpoint() if checkpoint is not None else None
+            if write is not None:
+                await asyncio.to_thread(write)
+            if await asyncio.to_thread(cancelled):
+                raise TaskCancelled()
+    finally:
+        if not task.done():  # cancelled, or a poll failed: the coroutine stops with it
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            raise TaskCancelled()
 
 
 async def _run(
