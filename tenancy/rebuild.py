@@ -18,12 +18,13 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from connectors.connector import Connector
+from connectors.registry import get_connector
 from connectors.renormalize import Renormalized, renormalize
 from connectors.runtime import SourceRuntime
 from storage import Database
 from storage.models import Cursor, HttpValidator, RawPage, Source
-from tenancy.service import TenancyError, runtime_for
-from tenancy.vault import Vault
+from tenancy.service import TenancyError
 
 
 class RebuildError(TenancyError):
@@ -50,9 +51,9 @@ class ResetDone:
         }
 
 
-def check_stream(rt: SourceRuntime, stream: str | None, what: str = "--stream") -> None:
-    """``stream`` is None (every stream) or one of the source's streams."""
-    names = [s.name for s in rt.connector.streams]
+def check_stream(connector: Connector, stream: str | None, what: str = "--stream") -> None:
+    """``stream`` is None (every stream) or one of the connector's streams."""
+    names = [s.name for s in connector.streams]
     if stream is not None and stream not in names:
         raise RebuildError(f"{what} {stream!r} is not a stream of this source; its streams: {', '.join(names)}")
 
@@ -61,11 +62,10 @@ def _count(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def reset_source(
-    session: Session, source: Source, vault: Vault, stream: str | None = None, what: str = "--stream"
-) -> ResetDone:
-    """Delete the source's cursors and validators (one stream's with ``stream``) in ``session``."""
-    check_stream(runtime_for(source, vault), stream, what)
+def reset_source(session: Session, source: Source, stream: str | None = None, what: str = "--stream") -> ResetDone:
+    """Delete the source's cursors and validators (one stream's with ``stream``) in ``session``;
+    its secrets are not needed (nor decrypted)."""
+    check_stream(get_connector(source.kind), stream, what)
     sid = source.id
     cursors = delete(Cursor).where(Cursor.source_id == sid)
     validators = delete(HttpValidator).where(HttpValidator.source_id == sid)
@@ -82,7 +82,7 @@ def renormalize_source(
 ) -> Renormalized:
     """Replay the source's landed raw pages through the current normalizers (no HTTP); ``rt`` is
     its runtime (``runtime_for``)."""
-    check_stream(rt, stream, what)
+    check_stream(rt.connector, stream, what)
     with db.read() as s:
         pages = s.execute(select(func.count()).select_from(RawPage).where(RawPage.source_id == rt.source_id)).scalar()
     if not pages:

@@ -20,6 +20,7 @@ PREFIX = "hwt_"
 TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often per token
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+MAX_LIFETIME = timedelta(days=3650)  # a longer lifetime is refused: use no expiry instead
 
 
 class TokenError(TenancyError):
@@ -27,25 +28,35 @@ class TokenError(TenancyError):
 
 
 def parse_duration(value: str, what: str = "--expires") -> timedelta:
-    """``30d``, ``12h``, ``90m``, ``2w`` -> a positive timedelta."""
-    match = _DURATION.match(value or "")
+    """``30d``, ``12h``, ``90m``, ``2w`` -> a positive timedelta of at most ``MAX_LIFETIME``."""
+    match = _DURATION.match(value or "") if isinstance(value, str) else None
     if match is None or int(match.group(1)) <= 0:
         raise TokenError(f"{what} must be a positive duration such as 30d, 12h, 90m or 2w, got {value!r}")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    amount, unit = int(match.group(1)), match.group(2)
+    # Compared in the unit given: a huge number would overflow timedelta (and then the date).
+    if amount > MAX_LIFETIME / timedelta(**{_UNITS[unit]: 1}):
+        raise TokenError(f"{what} must be at most {MAX_LIFETIME.days}d (10 years), got {value!r}")
+    return timedelta(**{_UNITS[unit]: amount})
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, tenant: Tenant, expires_in: timedelta | None = None) -> tuple[ApiToken, str]:
-    """A new token: (its row, the clear token, shown this once)."""
+def issue_token(
+    session: Session, tenant: Tenant, expires_in: timedelta | None = None, not_after: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new token: (its row, the clear token, shown this once). ``not_after`` caps its expiry
+    (a token made with a tenant token does not outlive the token that made it)."""
     token = PREFIX + secrets.token_urlsafe(32)
+    expires_at = utcnow() + expires_in if expires_in is not None else None
+    if not_after is not None and (expires_at is None or expires_at > not_after):
+        expires_at = not_after
     row = ApiToken(
         tenant_id=tenant.id,
         token_hash=hash_token(token),
         prefix=token[:8],
-        expires_at=utcnow() + expires_in if expires_in is not None else None,
+        expires_at=expires_at,
     )
     session.add(row)
     session.flush()

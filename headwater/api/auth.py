@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import HTTPException, Request
 
@@ -23,6 +24,8 @@ COOKIE = "headwater_token"
 class Principal:
     admin: bool
     tenant_id: int | None = None
+    token_id: int | None = None  # a tenant token's row
+    expires_at: datetime | None = None  # when that token expires (None: never)
 
     def can_see(self, tenant_id: int) -> bool:
         return self.admin or self.tenant_id == tenant_id
@@ -45,7 +48,8 @@ def principal_for(hw: App, token: str | None) -> Principal | None:
         row = token_row(s, token)  # unknown, revoked and expired tokens alike: None (401)
         if row is None:
             return None
-        who, token_id, touch = Principal(admin=False, tenant_id=row.tenant_id), row.id, needs_touch(row)
+        who = Principal(admin=False, tenant_id=row.tenant_id, token_id=row.id, expires_at=row.expires_at)
+        token_id, touch = row.id, needs_touch(row)
     if touch:  # last_used_at: one small write at most once a minute per token
         with hw.db.session() as s:
             touch_token(s, token_id)

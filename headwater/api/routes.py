@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from headwater.api.auth import Principal, require
 from headwater.api.levers import levers_router
+from headwater.api.lookup import MAX_ID, not_found, visible_tenant
 from headwater.api.schemas import (
     CancelRequest,
     Problem,
@@ -30,6 +31,7 @@ from headwater.api.schemas import (
     TenantCreate,
     TenantOut,
 )
+from headwater.api.tokens import tokens_router
 from headwater.api.validation import SafeRoute
 from headwater.app import App
 from headwater.cron import BadCron, check_cron, next_refreshes
@@ -48,8 +50,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "No such resource visible to this token."},
     422: {"model": Problem, "description": "Malformed request."},
 }
-# Ids are database integers: a larger one cannot exist and is refused (422) before any query.
-MAX_ID = 2**31 - 1
 RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="A run id.")]
 # Statuses of single operations, documented where they can happen.
 FORBIDDEN: dict[int | str, dict[str, Any]] = {403: {"model": Problem, "description": "Needs the admin token."}}
@@ -74,17 +74,6 @@ def tenants_out(s: Session, tenants: list[Tenant]) -> list[TenantOut]:
         )
         for t in tenants
     ]
-
-
-def not_found(what: str) -> HTTPException:
-    return HTTPException(status_code=404, detail=f"{what} not found")
-
-
-def visible_tenant(s: Session, slug: str, who: Principal) -> Tenant:
-    tenant = s.query(Tenant).filter(Tenant.slug == slug).one_or_none()
-    if tenant is None or not who.can_see(tenant.id):
-        raise not_found(f"tenant '{slug}'")
-    return tenant
 
 
 def requester(who: Principal) -> str:
@@ -311,5 +300,6 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
             )
         return SourceCreated(source=view, run=backfill)
 
-    router.include_router(levers_router(hw, principal))  # PATCH sources, GET connectors
+    router.include_router(levers_router(hw, principal))  # PATCH/DELETE sources, reset, renormalize, connectors
+    router.include_router(tokens_router(hw, principal))  # a tenant's API tokens
     return router

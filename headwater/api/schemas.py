@@ -100,3 +100,66 @@ class SourceUpdated(BaseModel):
 
 class Problem(BaseModel):
     detail: str | list[dict[str, Any]]
+
+
+class TokenCreate(StrictBody):
+    expires: str | None = Field(
+        None,
+        max_length=32,
+        description="Lifetime such as 30d, 12h, 90m or 2w (at most 3650d); none: no expiry. A token made "
+        "with a tenant token never outlives the token that made it.",
+    )
+
+
+class TokenOut(BaseModel):
+    """What may be shown of a token: never the token, nor its hash."""
+
+    id: int
+    prefix: str = Field(description="The token's first characters, to tell tokens apart.")
+    created_at: str | None
+    expires_at: str | None
+    last_used_at: str | None = Field(description="Last use, recorded at most once a minute.")
+    revoked_at: str | None
+
+
+class TokenIssued(BaseModel):
+    id: int
+    token: str = Field(description="The token itself: shown in this answer only, stored hashed.")
+    tenant: str
+    prefix: str
+    expires_at: str | None
+
+
+class StreamScope(StrictBody):
+    stream: str | None = Field(
+        None, min_length=1, max_length=200, description="Only this stream (see GET /api/connectors/{kind})."
+    )
+
+
+class ResetDone(BaseModel):
+    source_id: int
+    stream: str | None
+    cursors_cleared: int
+    etags_cleared: int = Field(description="ETag/Last-Modified validators forgotten: no request answers 304.")
+
+
+class RenormalizeDone(BaseModel):
+    source_id: int
+    stream: str | None
+    pages: int = Field(description="Landed raw pages replayed.")
+    rows: dict[str, int] = Field(description="Rows written per entity kind.")
+    quarantined: int
+    skipped: dict[str, str] = Field(description="Streams not replayed, with why.")
+    unmatched_pages: int = Field(description="Child pages whose parent row is gone.")
+
+
+class SourceRemoved(BaseModel):
+    removed: int = Field(description="The id of the source deleted.")
+    source_id: int
+    rows: dict[str, int] = Field(description="Rows deleted per entity kind (tombstoned ones too).")
+    rows_total: int
+    tasks: int = Field(description="Tasks of run history deleted.")
+    raw_pages: int
+    quarantined: int
+    cursors: int
+    etags: int

@@ -20,7 +20,7 @@ def source_reset(tenant: str, source_id: int, stream: str = StreamOpt, as_json: 
     """Clear a source's cursors and ETags (one stream's with --stream): the next run re-reads everything."""
     with app_context() as app:
         with app.db.session() as s:
-            done = reset_source(s, get_source(s, get_tenant(s, tenant), source_id), app.vault, stream)
+            done = reset_source(s, get_source(s, get_tenant(s, tenant), source_id), stream)
         doc: dict[str, Any] = {**done.as_dict(), "next": f"headwater refresh {tenant} --source {source_id}"}
         show(doc, as_json)
 

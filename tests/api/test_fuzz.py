@@ -27,8 +27,9 @@ from headwater.app import App
 from headwater.dashboard.router import dashboard_router
 from pipelines import request_run
 from storage import Database
-from storage.models import Run, State
+from storage.models import ApiToken, Run, Source, State
 from tenancy import add_source, add_tenant, create_token, get_tenant
+from tenancy.tokens import issue_token
 from tests.api.conftest import ADMIN, RecordingDispatcher, api_for, make_app
 
 OTHER = "globex"  # the tenant whose data a token of "acme" must never reach
@@ -43,13 +44,16 @@ class World:
     other_run: int
     other_failed_run: int
     other_source: int
+    other_token_id: int
 
 
 def build(db: Database, home: Path) -> World:
     hw = make_app(db, home)
     with hw.db.session() as s:
         acme, other = add_tenant(s, "acme", "Acme"), add_tenant(s, OTHER, "Globex")
-        acme_token, other_token = create_token(s, acme), create_token(s, other)
+        acme_token = create_token(s, acme)
+        other_row, other_token = issue_token(s, other)
+        other_token_id = other_row.id
         for t in (acme, other):
             src = add_source(s, hw.vault, t, "github", {"org": t.slug}, {"token": f"ghp_{t.slug}_secret"})
         other_source = src.id
@@ -64,7 +68,7 @@ def build(db: Database, home: Path) -> World:
         run.state, run.queued_key = State.FAILED, None
     api = api_for(hw, RecordingDispatcher())
     api.include_router(dashboard_router(hw))
-    return World(hw, api, acme_token, other_token, other_run, failed, other_source)
+    return World(hw, api, acme_token, other_token, other_run, failed, other_source, other_token_id)
 
 
 @pytest.fixture
@@ -130,10 +134,11 @@ def other_paths(world: World) -> list[tuple[str, str]]:
     ops = [(m.upper(), path) for path, item in world.api.openapi()["paths"].items() for m in item]
     out = []
     for method, path in ops + DASHBOARD:
-        if not re.search(r"\{(slug|run_id|source_id)\}", path):
+        if not re.search(r"\{(slug|run_id|source_id|token_id)\}", path):
             continue
         run = world.other_failed_run if path.endswith("/retry") else world.other_run
         concrete = path.replace("{slug}", OTHER).replace("{run_id}", str(run))
+        concrete = concrete.replace("{token_id}", str(world.other_token_id))
         out.append((method, concrete.replace("{source_id}", str(world.other_source))))
     return out
 
@@ -146,18 +151,34 @@ def test_a_tenant_token_never_reaches_another_tenant(world: World, client: TestC
     }
     assert f"POST /api/runs/{world.other_run}/cancel" in {f"{m} {p}" for m, p in paths}
     assert f"GET /runs/{world.other_run}" in {f"{m} {p}" for m, p in paths}  # the dashboard
+    # tokens, reset, renormalize, remove (with confirm=true below)
+    src = f"/api/tenants/{OTHER}/sources/{world.other_source}"
+    assert {
+        f"POST /api/tenants/{OTHER}/tokens",
+        f"GET /api/tenants/{OTHER}/tokens",
+        f"DELETE /api/tenants/{OTHER}/tokens/{world.other_token_id}",
+        f"POST {src}/reset",
+        f"POST {src}/renormalize",
+        f"DELETE {src}",
+    } <= {f"{m} {p}" for m, p in paths}
     # Valid bodies, so that only isolation can refuse them.
     source = {"kind": "github", "options": {"org": "acme"}, "secrets": {"token": "t"}}
     bodies = {"PATCH": {"enabled": False}, "POST": source}
     answered = {}
     for method, path in paths:
         body = bodies.get(method) if path.endswith(("/sources", "/sources/" + str(world.other_source))) else None
-        r = client.request(method, path, headers={"Authorization": f"Bearer {world.acme_token}"}, json=body)
+        params = {"confirm": "true"} if method == "DELETE" else None  # confirmed: only isolation refuses it
+        r = client.request(
+            method, path, headers={"Authorization": f"Bearer {world.acme_token}"}, json=body, params=params
+        )
         answered[f"{method} {path}"] = r.status_code
         assert not (r.status_code < 300 and leaks(r.text, world)), (method, path)
     assert {k: v for k, v in answered.items() if v != 404} == {}
-    # The other tenant's run is untouched: still waiting, not cancelled, no retry created.
+    # The other tenant's run is untouched: still waiting, not cancelled, no retry created; its
+    # source and token are still there, the token live.
     with world.app.db.read() as s:
+        assert s.get(Source, world.other_source) is not None
+        assert s.get(ApiToken, world.other_token_id).revoked_at is None  # type: ignore[union-attr]
         assert s.get(Run, world.other_run).state == State.SCHEDULED  # type: ignore[union-attr]
         assert s.query(Run).filter(Run.parent_run_id == world.other_failed_run).count() == 0
     # Lists only show the token's own tenant; filtering by the other one is a 404.
