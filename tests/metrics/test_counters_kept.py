@@ -31,6 +31,9 @@ def test_removing_a_source_lowers_no_counter(forge: Forge) -> None:
     before = counted(scrape(forge.app))
     errors = ("headwater_task_errors_total", frozenset({("connector", "forge"), ("error_kind", "transient")}))
     assert before[errors] == 1 and len(before) > 20
+    responses = {k: v for k, v in before.items() if k[0] == "headwater_http_responses_total"}
+    assert {dict(labels)["status"] for _, labels in responses} == {"200", "502"}, responses
+    assert all(dict(labels)["tenant"] == "acme" for _, labels in responses)
     with forge.app.db.session() as s:
         remove_source(s, get_tenant(s, forge.tenant), forge.source_id)
     after = counted(scrape(forge.app))
@@ -44,3 +47,4 @@ def test_removing_a_source_lowers_no_counter(forge: Forge) -> None:
     again = counted(scrape(forge.app))
     assert all(again.get(k, 0) >= v for k, v in before.items())
     assert again[errors] == 1
+    assert all(again[k] > v for k, v in responses.items() if dict(k[1])["status"] == "200")  # counted on
