@@ -1,4 +1,5 @@
-"""Connector kinds. Adding a connector = one folder with a ``CONNECTOR`` and one line here."""
+"""Connector kinds. Adding a connector = one folder with a ``CONNECTOR`` and one line here
+(`headwater connectors new NAME` writes both)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ KINDS: dict[str, str] = {
     "jira": "connectors.jira",
     "aha": "connectors.aha",
     "slack": "connectors.slack",
+    # `headwater connectors new NAME` adds its line above this one
 }
 
 

@@ -1,9 +1,10 @@
 """`headwater connectors list|describe KIND`: what each connector accepts (options, secrets as
 JSON Schema with types, defaults and help) and loads (streams, entities); the same text ends
-`headwater source add --help`."""
+`headwater source add --help`. `headwater connectors new NAME` scaffolds a new one."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -11,6 +12,7 @@ from typer.core import TyperCommand
 
 from connectors.describe import describe, fields, help_text, list_connectors
 from connectors.registry import UnknownConnector, available_kinds
+from connectors.scaffold import ScaffoldError, scaffold
 from headwater.cli.output import JsonOpt, fail, show
 
 connectors_app = typer.Typer(
@@ -49,6 +51,28 @@ def connectors_describe(kind: str, as_json: bool = JsonOpt) -> None:
         show(fields(schema), False, ["name", "type", "required", "default", "help"], title=title)
     streams = [{**s, "entities": ", ".join(s["entities"])} for s in doc["streams"]]
     show(streams, False, ["name", "entities", "partitioned", "parent", "incremental"], title="streams")
+
+
+@connectors_app.command("new")
+def connectors_new(
+    name: str = typer.Argument(..., help="The new kind: lowercase letters, digits, underscores (e.g. gitlab)."),
+    root: Path = typer.Option(Path("."), "--root", help="The Headwater checkout to write into."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Scaffold connectors/NAME (options, streams, normalize, classify, check, a sandbox with /__truth)
+    and tests/NAME, and register the kind; the generated tests pass at once."""
+    try:
+        done = scaffold(name, root.resolve())
+    except ScaffoldError as exc:
+        fail(str(exc))
+    doc = {"kind": done.kind, "files": [str(f) for f in done.files], "registered_in": str(done.registry)}
+    if as_json:
+        show(doc, True)
+        return
+    for f in done.files:
+        typer.echo(f"created {f}")
+    typer.echo(f"registered {name!r} in {done.registry}")
+    typer.echo(f"next: pytest tests/{name}, then edit connectors/{name}/streams.py (docs/connectors.md)")
 
 
 def source_add_epilog() -> str:
