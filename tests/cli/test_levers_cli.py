@@ -54,6 +54,7 @@ def test_tokens_create_list_revoke(cli: Invoke, home: Path) -> None:
     [
         (["tenant", "token", "acme", "--expires", "soon"], "--expires must be a positive duration"),
         (["tenant", "token", "acme", "--expires", "0d"], "--expires must be a positive duration"),
+        (["tenant", "token", "acme", "--expires", "99999999999w"], "--expires must be at most 3650d"),
         (["tenant", "token", "nobody"], "unknown tenant"),
         (["tenant", "revoke-token", "acme", "999"], "has no token 999"),
         (["tenant", "tokens", "nobody"], "unknown tenant"),
