@@ -9,7 +9,7 @@ import pytest
 from connectors.errors import ErrorKind
 from connectors.runtime import SourceRuntime
 from storage import Database
-from tests.atlassian_support import Served, fast_retries, quarantined, run, run_isolated
+from tests.atlassian_support import Served, fast_retries, run, run_isolated
 from tests.ingest_support import FastClock
 
 Serve = Callable[..., Served]
@@ -23,27 +23,6 @@ def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def exact(served: Served, rt: SourceRuntime, db: Database) -> bool:
     return served.loaded_exactly(db, rt.source_id)
-
-
-def test_a_retired_app_password_asks_for_an_api_token(
-    serve: Serve, bitbucket_source: Source, sqlite_db: Database
-) -> None:
-    served = serve()
-    rt = bitbucket_source(served, secrets={"username": "dev0", "api_token": "ATBBold-app-password-xyz"})
-    out = run_isolated(rt, sqlite_db)
-    assert out.kinds() == {ErrorKind.CONFIG}
-    (message,) = {m for _, m in out.errors.values()}
-    assert "API token" in message and "app password" in message.lower()
-    assert "ATBBold-app-password-xyz" not in message
-
-
-def test_a_revoked_access_token_is_a_config_error(serve: Serve, bitbucket_source: Source, sqlite_db: Database) -> None:
-    served = serve()
-    rt = bitbucket_source(served, secrets={"token": "revoked-token-42"})
-    out = run_isolated(rt, sqlite_db)
-    assert out.kinds() == {ErrorKind.CONFIG}
-    (message,) = {m for _, m in out.errors.values()}
-    assert "access token" in message and "revoked-token-42" not in message
 
 
 def test_a_repository_without_permission_fails_only_its_own_tasks(
@@ -67,18 +46,6 @@ def test_a_removed_endpoint_is_a_bug(serve: Serve, bitbucket_source: Source, sql
     assert out.kinds() == {ErrorKind.BUG}
     assert {key.split(":")[1] for key in out.errors} == {"pull_requests"}
     assert all("410" in m for _, m in out.errors.values())
-
-
-def test_malformed_json_5xx_and_hourly_limits_are_retried_and_lose_nothing(
-    serve: Serve, bitbucket_source: Source, sqlite_db: Database
-) -> None:
-    served = serve()
-    served.faults(malformed=2, burst_429=2)
-    rt = bitbucket_source(served)
-    run(rt, sqlite_db)
-    assert exact(served, rt, sqlite_db)
-    assert quarantined(sqlite_db, rt.source_id) == []
-    assert [r["status"] for r in served.requests()].count(429) == 2
 
 
 def test_persistent_rate_limits_are_transient_then_a_rerun_is_exact(

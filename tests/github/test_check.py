@@ -46,11 +46,3 @@ def test_missing_scopes_are_listed(serve: Serve, github_source: MakeSource) -> N
 def test_fine_grained_tokens_have_no_scope_header(serve: Serve, github_source: MakeSource) -> None:
     result = check(github_source(serve(repos=2, scopes=None)))
     assert result.ok and result.details["token_type"].startswith("fine-grained")
-
-
-def test_a_rejected_token_and_an_unknown_org(serve: Serve, github_source: MakeSource) -> None:
-    served = serve(repos=2)
-    bad = check(github_source(served, secrets={"token": "ghp_revoked"}))
-    assert not bad.ok and "401" in bad.problems[0] and "ghp_revoked" not in " ".join(bad.problems)
-    wrong_org = check(github_source(served, org="someone-else"))
-    assert not wrong_org.ok and "'someone-else' was not found" in wrong_org.problems[0]

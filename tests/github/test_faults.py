@@ -93,15 +93,3 @@ def test_a_partition_failing_mid_run_catches_up_on_the_rerun(
     served.faults()
     run(rt, sqlite_db)
     assert exact(served, rt, sqlite_db)
-
-
-def test_a_wrong_token_is_a_config_error_naming_what_to_do(
-    serve: Serve, github_source: MakeSource, sqlite_db: Database
-) -> None:
-    served = serve(repos=1)
-    rt = github_source(served, secrets={"token": "ghp_wrong_token"})
-    with pytest.raises(ConnectorError) as err:
-        run(rt, sqlite_db)
-    assert err.value.kind is ErrorKind.CONFIG
-    assert "401" in str(err.value) and "reconnect the GitHub source" in str(err.value)
-    assert "ghp_wrong_token" not in str(err.value)

@@ -9,7 +9,7 @@ import pytest
 from connectors.errors import ErrorKind
 from connectors.runtime import SourceRuntime
 from storage import Database
-from tests.atlassian_support import Served, all_counts, fast_retries, quarantined, run, run_isolated
+from tests.atlassian_support import Served, all_counts, fast_retries, run, run_isolated
 
 Serve = Callable[..., Served]
 Source = Callable[..., SourceRuntime]
@@ -22,19 +22,6 @@ def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def exact(served: Served, rt: SourceRuntime, db: Database) -> bool:
     return served.loaded_exactly(db, rt.source_id)
-
-
-def test_bad_credentials_are_a_config_error_with_a_readable_message(
-    serve: Serve, jira_source: Source, sqlite_db: Database
-) -> None:
-    served = serve()
-    rt = jira_source(served, secrets={"email": "ingest@acme.example", "api_token": "wrong-token-123"})
-    out = run_isolated(rt, sqlite_db)
-    assert out.kinds() == {ErrorKind.CONFIG}
-    (message,) = {m for _, m in out.errors.values()}
-    assert "API token" in message and "reconnect" in message
-    assert "wrong-token-123" not in message
-    assert not out.results  # nothing ran past discovery
 
 
 def test_a_project_the_account_cannot_read_fails_only_its_own_tasks(
@@ -61,19 +48,6 @@ def test_a_removed_endpoint_is_a_bug(serve: Serve, jira_source: Source, sqlite_d
     assert out.kinds() == {ErrorKind.BUG}
     assert {key.split(":")[1] for key in out.errors} == {"issues", "issue_ids"}
     assert all("410" in m and "search/jql" in m for _, m in out.errors.values())
-
-
-def test_malformed_json_and_rate_limits_are_retried_and_lose_nothing(
-    serve: Serve, jira_source: Source, sqlite_db: Database
-) -> None:
-    served = serve()
-    served.faults(malformed=2, burst_429=2, retry_after_s=0)
-    rt = jira_source(served)
-    run(rt, sqlite_db)
-    assert exact(served, rt, sqlite_db)
-    assert quarantined(sqlite_db, rt.source_id) == []
-    statuses = [r["status"] for r in served.requests()]
-    assert statuses.count(429) == 2
 
 
 def test_persistent_faults_are_transient_then_a_rerun_is_exact(

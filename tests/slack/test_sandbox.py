@@ -11,11 +11,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from connectors.errors import ConfigError, ConnectorError, ErrorKind, TransientError
-from connectors.http.client import HttpClient, RetryPolicy
+from connectors.errors import ConnectorError, ErrorKind
 from connectors.runner import StreamResult
 from connectors.runtime import SourceRuntime, open_http, partitions_of, plan_tasks, run_source_sequentially, run_task
-from connectors.sandbox.kit import Faults, RunningServer, serve_in_thread
+from connectors.sandbox.kit import RunningServer, serve_in_thread
 from connectors.slack import CONNECTOR
 from connectors.slack.sandbox import SlackSandbox, make_sandbox
 from connectors.streams import Partition
@@ -173,58 +172,6 @@ def test_redact_text_stores_no_text_anywhere(
     landed = [rec for stream, recs in pages if stream in ("messages", "replies") for rec in recs]
     assert landed and all("text" not in rec and "blocks" not in rec for rec in landed)
     assert all(rec.get("ts") for rec in landed)
-
-
-def test_revoked_token_is_config_and_a_later_run_loses_nothing(
-    sandbox: tuple[SlackSandbox, RunningServer], make_runtime: MakeRuntime, sqlite_db: Database
-) -> None:
-    sb, server = sandbox
-    rt = runtime(make_runtime, sb, server)
-    sb.faults = Faults(revoked=True)
-    with pytest.raises(ConfigError) as err:
-        run(rt, sqlite_db)
-    assert "token_revoked" in str(err.value) and "reinstall" in str(err.value)
-    assert "xoxb" not in str(err.value)
-    sb.faults = Faults()
-    run(rt, sqlite_db)
-    assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
-
-
-def test_429_storms_and_garbled_bodies_are_retried_to_completion(
-    sandbox: tuple[SlackSandbox, RunningServer], make_runtime: MakeRuntime, sqlite_db: Database
-) -> None:
-    sb, server = sandbox
-    rt = runtime(make_runtime, sb, server)
-    sb.faults = Faults(burst_429=4, retry_after_s=0)  # 429 + Retry-After: 0, four times in a row
-    run(rt, sqlite_db)
-    assert [r.status for r in sb.api_requests()].count(429) == 4
-    assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
-    sb.faults = Faults(malformed=2)  # truncated JSON bodies
-    run(rt, sqlite_db)
-    assert sb.faults.malformed == 0
-    assert live_counts(sqlite_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
-
-
-def test_endless_garbage_is_transient_and_loads_nothing(
-    sandbox: tuple[SlackSandbox, RunningServer], make_runtime: MakeRuntime, sqlite_db: Database
-) -> None:
-    sb, server = sandbox
-    rt = runtime(make_runtime, sb, server)
-    sb.faults = Faults(malformed=10_000)
-
-    async def attempt() -> None:
-        async with HttpClient(
-            rt.options.base_url,
-            auth=CONNECTOR.auth(rt.secrets),
-            classify=CONNECTOR.classify,
-            retry=RetryPolicy(attempts=2, backoff_initial_s=0.01, backoff_max_s=0.02),
-            budget=FastClock().budget(),
-        ) as http:
-            await run_task(rt, sqlite_db, http, "conversations", None)
-
-    with pytest.raises(TransientError):
-        asyncio.run(attempt())
-    assert live_counts(sqlite_db, rt.source_id, ["channel"]) == {"channel": 0}
 
 
 def test_non_marketplace_app_is_slow_but_complete(make_runtime: MakeRuntime, sqlite_db: Database) -> None:
