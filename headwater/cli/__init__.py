@@ -4,22 +4,84 @@ from __future__ import annotations
 
 import sys
 import traceback
-from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from headwater.cli.connectors import connectors_app
-from headwater.cli.context import app_context
-from headwater.cli.demo import demo_command
+from headwater.cli.lazy import LazyCommand, LazyGroup, builder
 from headwater.cli.output import JsonOpt, debug_enabled, error_line, set_debug, show
-from headwater.cli.rebuild import renormalize_command, source_reset
-from headwater.cli.runs import refresh_command, run_app, runs_command
-from headwater.cli.secrets import secrets_app
-from headwater.cli.services import register as register_services
-from headwater.cli.source_levers import register as register_source_levers
-from headwater.cli.tenants import records_command, source_app, tenant_app
-from headwater.cli.tokens import register as register_tokens
-from headwater.errors import describe
+
+# Imported only when the command runs (headwater.cli.lazy): `headwater --help` stays fast.
+LAZY = (
+    LazyCommand(
+        "records", "headwater.cli.tenants:records_command", "Normalized rows of one entity kind (every column)."
+    ),
+    LazyCommand("refresh", "headwater.cli.runs:refresh_command", "Refresh a tenant: queue (or coalesce into) a run."),
+    LazyCommand(
+        "runs", "headwater.cli.runs:runs_command", "Recent runs, newest first: one tenant's, or every tenant's."
+    ),
+    LazyCommand(
+        "demo",
+        "headwater.cli.demo:demo_command",
+        "Onboard demo tenant(s) against the built-in sandbox APIs, refresh, and summarize.",
+    ),
+    LazyCommand(
+        "renormalize",
+        "headwater.cli.rebuild:renormalize_command",
+        "Rebuild a source's normalized rows from its landed raw pages with the current normalizers (no HTTP).",
+    ),
+    LazyCommand("serve", "headwater.cli.services:serve", "HTTP API and dashboard."),
+    LazyCommand(
+        "worker", "headwater.cli.services:worker", "Celery worker: executes queued runs (their tasks on Dask)."
+    ),
+    LazyCommand(
+        "scheduler",
+        "headwater.cli.services:scheduler",
+        "Queue scheduled refreshes of tenants with a refresh interval, and re-send alerts.",
+    ),
+    LazyCommand(
+        "sandbox",
+        "headwater.cli.services:sandbox",
+        "Serve one provider's fake API on 127.0.0.1 (for demos, tests, benchmarks).",
+    ),
+    LazyCommand("tenant", "headwater.cli:tenant_group", "Tenants (customers)."),
+    LazyCommand("source", "headwater.cli:source_group", "Sources: connector instances of a tenant."),
+    LazyCommand("run", "headwater.cli.runs:run_app", "One run: show, retry, cancel."),
+    LazyCommand(
+        "connectors",
+        "headwater.cli.connectors:connectors_app",
+        "Connector kinds: their options, secrets, streams and entities.",
+    ),
+    LazyCommand("secrets", "headwater.cli.secrets:secrets_app", "The key that encrypts stored credentials."),
+)
+
+
+class RootGroup(LazyGroup):
+    lazy = LAZY
+    order = (
+        *("records", "refresh", "runs", "demo", "renormalize", "serve", "worker", "scheduler", "sandbox"),
+        *("db", "tenant", "source", "run", "connectors", "secrets"),
+    )
+
+
+@builder
+def tenant_group() -> typer.Typer:
+    from headwater.cli.tenants import tenant_app
+    from headwater.cli.tokens import register as register_tokens
+
+    register_tokens(tenant_app)
+    return tenant_app
+
+
+@builder
+def source_group() -> typer.Typer:
+    from headwater.cli.rebuild import source_reset
+    from headwater.cli.source_levers import register as register_source_levers
+    from headwater.cli.tenants import source_app
+
+    source_app.command("reset")(source_reset)
+    register_source_levers(source_app)
+    return source_app
+
 
 app = typer.Typer(
     name="headwater",
@@ -27,11 +89,14 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=RootGroup,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("headwater")
     except PackageNotFoundError:
@@ -57,6 +122,7 @@ def root(
 @db_app.command("upgrade")
 def db_upgrade(as_json: bool = JsonOpt) -> None:
     """Apply the database migrations."""
+    from headwater.cli.context import app_context
     from storage import upgrade
 
     with app_context(migrate=False) as hw:
@@ -65,20 +131,6 @@ def db_upgrade(as_json: bool = JsonOpt) -> None:
 
 
 app.add_typer(db_app, name="db")
-app.add_typer(tenant_app, name="tenant")
-app.add_typer(source_app, name="source")
-app.add_typer(run_app, name="run")
-app.add_typer(connectors_app, name="connectors")
-app.add_typer(secrets_app, name="secrets")
-app.command("records")(records_command)
-app.command("refresh")(refresh_command)
-app.command("runs")(runs_command)
-app.command("demo")(demo_command)
-app.command("renormalize")(renormalize_command)
-source_app.command("reset")(source_reset)
-register_services(app)
-register_source_levers(source_app)
-register_tokens(tenant_app)
 
 
 def main() -> None:
@@ -92,6 +144,8 @@ def main() -> None:
     except (SystemExit, KeyboardInterrupt, typer.Exit):  # exits and Ctrl-C are not errors to describe
         raise
     except Exception as exc:
+        from headwater.errors import describe
+
         if debug_enabled():
             traceback.print_exc(file=sys.stderr)
             sys.stderr.write(error_line(describe(exc)))
