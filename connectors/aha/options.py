@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from connectors.connector import SourceOptions, SourceSecrets
 
@@ -15,7 +15,14 @@ class AhaOptions(SourceOptions):
     ``products``: reference prefixes (``PRJ1``) or globs (``PRJ*``), comma separated; ``*`` reads all.
     """
 
-    products: str = "*"
+    base_url: str = Field(
+        description="the account's domain, https://SUBDOMAIN.aha.io (the API's /api/v1 is added; a pasted "
+        "API root is trimmed)"
+    )
+    products: str = Field(
+        "*",
+        description="product reference prefixes (PRJ1) or globs (PRJ*), comma separated; '*': every product",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -45,4 +52,7 @@ class AhaOptions(SourceOptions):
 class AhaSecrets(SourceSecrets):
     """An Aha! API key (Settings > Personal > Developer > API keys), sent as a Bearer token."""
 
-    token: SecretStr
+    token: SecretStr = Field(
+        description="an Aha! API key (Settings > Personal > Developer > API keys), sent as a Bearer token; "
+        "the source sees what that user may see"
+    )

@@ -12,7 +12,7 @@ App passwords stopped working on 9 June 2026; an ``app_password`` secret is refu
 from __future__ import annotations
 
 import httpx
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from connectors.connector import SourceOptions, SourceSecrets
 from connectors.http.auth import BasicAuth, BearerAuth
@@ -28,8 +28,10 @@ API_TOKEN_HELP = (
 class BitbucketOptions(SourceOptions):
     """``base_url``: https://api.bitbucket.org/2.0 (or a server speaking the same API)."""
 
-    base_url: str = "https://api.bitbucket.org/2.0"
-    workspace: str
+    base_url: str = Field(
+        "https://api.bitbucket.org/2.0", description="Bitbucket Cloud API root, or a server speaking the same API"
+    )
+    workspace: str = Field(description="workspace slug (as in bitbucket.org/SLUG) or its {UUID}")
 
     @field_validator("workspace")
     @classmethod
@@ -41,10 +43,23 @@ class BitbucketOptions(SourceOptions):
 
 
 class BitbucketSecrets(SourceSecrets):
-    token: SecretStr | None = None
-    username: str | None = None
-    api_token: SecretStr | None = None
-    app_password: SecretStr | None = None  # accepted only to explain that it no longer works
+    token: SecretStr | None = Field(
+        None,
+        description="a workspace, project or repository access token (or an OAuth access token), sent as "
+        "Bearer; give either this or username + api_token",
+    )
+    username: str | None = Field(
+        None, description="your Atlassian account email, with api_token (Basic auth); not the Bitbucket username"
+    )
+    api_token: SecretStr | None = Field(
+        None,
+        description="an Atlassian API token with scopes, with username: read:repository:bitbucket, "
+        "read:pullrequest:bitbucket, read:project:bitbucket and read:workspace:bitbucket",
+    )
+    # accepted only to explain that it no longer works
+    app_password: SecretStr | None = Field(
+        None, description="retired by Bitbucket on 9 June 2026: refused, with how to create an API token instead"
+    )
 
     @model_validator(mode="after")
     def _exactly_one_form(self) -> BitbucketSecrets:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from connectors.connector import SourceOptions, SourceSecrets
 from connectors.http.auth import BearerAuth
@@ -19,9 +19,14 @@ HEADERS = {
 class GitHubOptions(SourceOptions):
     """``base_url``: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server."""
 
-    base_url: str = "https://api.github.com"
-    org: str
-    include_archived: bool = False
+    base_url: str = Field(
+        "https://api.github.com",
+        description="API root: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server",
+    )
+    org: str = Field(description="the organization's login (as in github.com/LOGIN) whose repositories are read")
+    include_archived: bool = Field(
+        False, description="also read archived (read-only) repositories; by default they are listed but skipped"
+    )
 
     @field_validator("org")
     @classmethod
@@ -35,7 +40,10 @@ class GitHubOptions(SourceOptions):
 class GitHubSecrets(SourceSecrets):
     """A classic token (scopes repo, read:org), a fine-grained token, or an app installation token."""
 
-    token: SecretStr
+    token: SecretStr = Field(
+        description="a classic personal access token with scopes repo and read:org, a fine-grained token with "
+        "read access to the organization's repositories, or a GitHub App installation token; sent as Bearer"
+    )
 
 
 def auth_for(secrets: GitHubSecrets) -> httpx.Auth:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 
 import httpx
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from connectors.connector import SourceOptions, SourceSecrets
 from connectors.http.auth import BasicAuth
@@ -17,7 +17,12 @@ class JiraOptions(SourceOptions):
     """``base_url`` is the site (https://acme.atlassian.net); ``projects`` are keys or globs, comma
     separated ("*" = every project the account can browse)."""
 
-    projects: str = "*"
+    base_url: str = Field(description="the Jira Cloud site, https://YOUR-SITE.atlassian.net (or a sandbox)")
+    projects: str = Field(
+        "*",
+        description="project keys or globs, comma separated (ENG,OPS or ENG*); '*': every project the account "
+        "can browse",
+    )
 
     @field_validator("projects")
     @classmethod
@@ -37,8 +42,11 @@ class JiraOptions(SourceOptions):
 class JiraSecrets(SourceSecrets):
     """The Atlassian account's email and an API token (id.atlassian.com > Security > API tokens)."""
 
-    email: str
-    api_token: SecretStr
+    email: str = Field(description="email address of the Atlassian account that owns the API token")
+    api_token: SecretStr = Field(
+        description="that account's API token (id.atlassian.com > Security > Create and manage API tokens); "
+        "the source sees what the account may browse"
+    )
 
     @field_validator("email")
     @classmethod

@@ -25,14 +25,33 @@ AppDistribution = Literal["internal", "marketplace", "non_marketplace"]
 
 
 class SlackOptions(SourceOptions):
-    base_url: str = "https://slack.com/api"
+    base_url: str = Field(
+        "https://slack.com/api", description="Slack Web API root (https://slack.com/api), or a sandbox speaking it"
+    )
     # Names (with or without '#') or ids, globs, comma separated. Unset: every public channel the
     # app is a member of. Set: exactly the matching channels (private ones need the app invited).
-    channels: str | None = None
-    redact_text: bool = False  # privacy: never store message text (rows or raw pages)
-    app_distribution: AppDistribution = "internal"
+    channels: str | None = Field(
+        None,
+        description="channel names (with or without '#') or ids, globs allowed, comma separated; unset: every "
+        "public channel the app is a member of (a private channel needs the app invited to it)",
+    )
+    redact_text: bool = Field(
+        False, description="privacy: never store message text, neither in rows nor in landed raw pages"
+    )
+    app_distribution: AppDistribution = Field(
+        "internal",
+        description="how the Slack app behind the token is distributed: internal (built by this workspace), "
+        "marketplace (approved for the Slack Marketplace) or non_marketplace (distributed outside it: "
+        "conversations.history and .replies allow 1 request a minute, 15 messages a page, so reads are slow)",
+    )
     # Days of history re-read on every run to see edits and deletions of recent messages.
-    reread_days: float = Field(default=7.0, ge=0, le=90)
+    reread_days: float = Field(
+        default=7.0,
+        ge=0,
+        le=90,
+        description="days of recent history read again on every run, to pick up edited and deleted messages "
+        "and new thread replies (0 to 90)",
+    )
 
     @field_validator("channels")
     @classmethod
@@ -54,4 +73,7 @@ class SlackOptions(SourceOptions):
 class SlackSecrets(SourceSecrets):
     """A bot token (``xoxb-…``) with channels:read, channels:history, groups:read, groups:history, users:read."""
 
-    token: SecretStr
+    token: SecretStr = Field(
+        description="bot token (xoxb-...) of the Slack app, with scopes channels:read, channels:history, "
+        "groups:read, groups:history and users:read"
+    )
