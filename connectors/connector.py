@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from connectors.declarations import check as check_declarations
 from connectors.http.classify import Classifier, classify_response
@@ -23,6 +23,33 @@ class SourceOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_url: str
+    # Privacy options (connectors.privacy), applied before anything is landed, raw pages included.
+    redact_people: bool = Field(
+        default=False,
+        description=(
+            "Privacy: store people's names, display names, logins and e-mails as a keyed hash, stable "
+            "within the tenant (matching by e-mail or login still works), never the values themselves"
+        ),
+    )
+    strip_bodies: bool = Field(
+        default=False,
+        description=(
+            "Privacy: store no message text, comment bodies, commit messages or pull request, issue "
+            "and feature descriptions (titles are kept)"
+        ),
+    )
+    hash_paths: bool = Field(
+        default=False,
+        description="Privacy: store file paths and branch names as a keyed hash, stable within the tenant",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _privacy_group(cls, data: Any) -> Any:
+        """``privacy.redact_people=true`` (the option group's spelling) is ``redact_people``."""
+        if not isinstance(data, dict) or not any(isinstance(k, str) and k.startswith("privacy.") for k in data):
+            return data
+        return {(k.removeprefix("privacy.") if isinstance(k, str) else k): v for k, v in data.items()}
 
     @field_validator("base_url")
     @classmethod

@@ -26,7 +26,7 @@ import pydantic
 
 from connectors.connector import Connector, matches
 from connectors.cursors import ChildOf
-from connectors.errors import ConnectorError, DataError, NotFoundError
+from connectors.errors import BugError, ConnectorError, DataError, NotFoundError
 from connectors.http.classify import provider_said
 from connectors.http.client import HttpClient
 from connectors.http.pagination import PageRequest, dig
@@ -73,6 +73,21 @@ class Listing:
     status: str  # "ok" | "not_modified" | a StatusAction
     pages: int = 0
     missing: Unavailable | None = None
+
+
+def privatized(spec: StreamSpec, records: list[Any], ctx: StreamContext) -> list[Any]:
+    """The records with the source's privacy options applied (before normalizing or landing).
+
+    With an option on, a stream that declares no privacy fields is refused rather than landed as is."""
+    p = ctx.privatizer
+    if p is None or not p.active:
+        return records
+    if spec.privacy is None:
+        raise BugError(
+            f"stream {spec.name!r} declares no privacy fields (StreamSpec.privacy), so its records cannot be "
+            f"stored with the privacy options {', '.join(sorted(p.enabled))}; nothing was landed"
+        )
+    return p.records(spec.privacy, records)
 
 
 def landed(spec: StreamSpec, records: list[Any], ctx: StreamContext) -> list[Any]:
@@ -220,6 +235,7 @@ async def _run_listing(
     seen: set[str] = set()
 
     async def on_page(records: list[Any], url: str) -> bool:
+        records = privatized(spec, records, ctx)
         kept, stop = tracker.keep(records) if tracker else (records, False)
         rows, bad = normalize_records(spec, kept, ctx)
         if tracker:
@@ -343,12 +359,14 @@ async def _run_children(
             now=ctx.now,
             state=ctx.state,
             derived=ctx.derived,
+            privatizer=ctx.privatizer,
         )
         raw: list[Any] = []
         rows: list[Row] = []
         bad: list[Quarantined] = []
 
         async def on_page(records: list[Any], url: str) -> bool:
+            records = privatized(spec, records, child_ctx)
             r, b = normalize_records(spec, records, child_ctx)
             raw.extend(landed(spec, records, child_ctx))
             rows.extend(r)

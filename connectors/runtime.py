@@ -12,6 +12,7 @@ import httpx
 from connectors.connector import Connector, SourceOptions, SourceSecrets, credential_fingerprint
 from connectors.http.client import HttpClient, RetryPolicy
 from connectors.http.ratelimit import InMemoryRateBudget, RateBudget
+from connectors.privacy import Hasher, Privatizer, enabled_options, tenant_key
 from connectors.runner import StreamResult, filter_partitions, run_stream
 from connectors.store import TaskStore
 from connectors.streams import Partition, StreamContext
@@ -29,6 +30,14 @@ class SourceRuntime:
     secrets: SourceSecrets
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    # the tenant's privacy salt (a secret kept with its sources' credentials): the key of the
+    # stable hashes the privacy options write (connectors.privacy)
+    privacy_salt: str | None = field(default=None, repr=False)
+
+    def privatizer(self) -> Privatizer:
+        """The source's privacy options, ready to apply to raw records."""
+        hasher = Hasher(tenant_key(self.privacy_salt)) if self.privacy_salt else None
+        return Privatizer(enabled_options(self.options), hasher)
 
     @property
     def credential(self) -> str:
@@ -149,6 +158,7 @@ async def run_task(
         partition=partition,
         run_id=run_id,
         derived=rt.connector.derived,
+        privatizer=rt.privatizer(),
     )
     return await run_stream(rt.connector, spec, ctx, http, store, full=full)
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from connectors.cursors import ChildOf, CursorStrategy, Snapshot
 from connectors.http.pagination import NoPaginator, Paginator
 from connectors.http.ratelimit import Pace
+from connectors.privacy import Privacy, Privatizer
 
 if TYPE_CHECKING:
     from connectors.http.client import HttpClient
@@ -55,6 +56,8 @@ class StreamContext:
 
     # the connector's derived path values: name -> fn(ctx), e.g. a URL-encoded group path
     derived: Mapping[str, Callable[[StreamContext], Any]] = field(default_factory=dict)
+    # the source's privacy options, applied to raw records before anything lands (connectors.privacy)
+    privatizer: Privatizer | None = None
 
     def fmt(self, template: str) -> str:
         """``template`` with options, derived values, partition values and parent fields.
@@ -187,6 +190,8 @@ class StreamSpec:
     prepare: PrepareHook | None = None  # async, once per task before the listing (fills ctx.state)
     collect: CollectHook | None = None  # child streams: rows from one parent's complete listing
     redact: RedactHook | None = None  # privacy: the raw record as it may be landed (e.g. without text)
+    # where its raw records carry names, e-mails, bodies, paths (connectors.privacy); None: undeclared
+    privacy: Privacy | None = None
 
     def pace_for(self, ctx: StreamContext) -> Pace | None:
         """The stream's pace; a callable pace depends on the source (e.g. Slack's app distribution)."""

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from connectors.registry import UnknownConnector, get_connector
 from connectors.runtime import SourceRuntime
 from storage.models import Source, Tenant
+from tenancy.privacy_salt import split_salt, tenant_salt, with_salt
 from tenancy.vault import Vault
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -118,7 +119,7 @@ def add_source(
         options=parsed.model_dump(mode="json"),
         include=filters.get("include", []),
         exclude=filters.get("exclude", []),
-        secrets_encrypted=vault.encrypt(dict(parsed_secrets)),
+        secrets_encrypted=vault.encrypt(with_salt(dict(parsed_secrets), tenant_salt(session, vault, tenant.id))),
     )
     session.add(source)
     session.flush()
@@ -160,12 +161,14 @@ def source_view(source: Source) -> dict[str, Any]:
 
 def runtime_for(source: Source, vault: Vault) -> SourceRuntime:
     connector = get_connector(source.kind)
+    stored, salt = split_salt(vault.decrypt(source.secrets_encrypted))
     return SourceRuntime(
         connector=connector,
         tenant_id=source.tenant_id,
         source_id=source.id,
         options=connector.parse_options(source.options),
-        secrets=connector.parse_secrets(vault.decrypt(source.secrets_encrypted)),
+        secrets=connector.parse_secrets(stored),
         include=list(source.include or []),
         exclude=list(source.exclude or []),
+        privacy_salt=salt,
     )

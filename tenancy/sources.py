@@ -15,7 +15,7 @@ from typing import Any
 
 import pydantic
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from connectors.connector import CheckResult
 from connectors.http.client import RetryPolicy
@@ -23,6 +23,7 @@ from connectors.registry import get_connector
 from connectors.runtime import SourceRuntime, open_http
 from storage.models import ENTITY_MODELS, Cursor, HttpValidator, Quarantine, RawPage, Source, TaskRun
 from storage.models.base import utcnow
+from tenancy.privacy_salt import split_salt, tenant_salt, with_salt
 from tenancy.service import (
     PARTITION_FILTERS,
     TenancyError,
@@ -63,7 +64,10 @@ def prepare_update(
         parsed = connector.parse_options(opts)
     except pydantic.ValidationError as exc:
         raise TenancyError(f"{kind} source {source.id}: {describe_validation_error(exc, 'option')}") from None
-    stored = vault.decrypt(source.secrets_encrypted)
+    stored, salt = split_salt(vault.decrypt(source.secrets_encrypted))
+    session = object_session(source)
+    if salt is None and session is not None:  # a source stored before privacy salts existed
+        salt = tenant_salt(session, vault, source.tenant_id)
     new = dict(secrets)
     check_secret_values(new)
     try:
@@ -81,13 +85,14 @@ def prepare_update(
         secrets=parsed_secrets,
         include=include,
         exclude=exclude,
+        privacy_salt=salt,
     )
     return SourceChange(
         source_id=source.id,
         options=parsed.model_dump(mode="json"),
         include=include,
         exclude=exclude,
-        secrets=dict(parsed_secrets),
+        secrets=with_salt(dict(parsed_secrets), salt) if salt else dict(parsed_secrets),
         runtime=runtime,
         credentials_changed=bool(new) or parsed.model_dump(mode="json") != source.options,
     )

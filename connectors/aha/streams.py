@@ -18,6 +18,7 @@ from connectors.aha import normalize as n
 from connectors.cursors import ChildOf, Since, Snapshot, changed_since_cursor, cursor_text
 from connectors.http.pagination import PageNumberPaginator
 from connectors.http.ratelimit import Pace
+from connectors.privacy import Privacy
 from connectors.streams import ParentSpec, PartitionCheck, StatusAction, StreamContext, StreamSpec
 
 API = "/api/v1"
@@ -84,9 +85,17 @@ PARTITION_CHECK = PartitionCheck(
     pace=PACE,
 )
 
+# Privacy (connectors.privacy). Aha! embeds a user as {id, name, email} wherever one appears
+# (assigned_to_user, created_by_user, owner, a comment's user, a product user's user); "name" is
+# also a record's own title, so only the user objects' names are named here.
+_USERS = ("assigned_to_user", "created_by_user", "owner", "user", "created_by_portal_user", "idea_user")
+_PEOPLE = (*(f"{u}.name" for u in _USERS), *(f"{u}.first_name" for u in _USERS), "**.email")
+RECORD_PRIVACY = Privacy(people=_PEOPLE, bodies=("description", "**.description.body", "attachments"))
+
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="products",
+        privacy=Privacy(people=_PEOPLE, bodies=("description",)),
         path=API + "/products",
         records_path="products",
         normalize=n.products,
@@ -98,6 +107,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="users",
+        privacy=Privacy(people=("name", "first_name", "last_name", "email", *_PEOPLE)),
         path=API + "/users",
         records_path="users",
         normalize=n.account_users,
@@ -110,6 +120,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="product_users",
+        privacy=Privacy(people=_PEOPLE),
         path=PRODUCT + "/users",
         records_path="project_users",
         normalize=n.product_users,
@@ -119,6 +130,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="releases",
+        privacy=RECORD_PRIVACY,
         path=PRODUCT + "/releases",
         records_path="releases",
         normalize=n.releases,
@@ -128,6 +140,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="features",
+        privacy=RECORD_PRIVACY,
         path=PRODUCT + "/features",
         records_path="features",
         normalize=n.features,
@@ -138,6 +151,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="requirements",
+        privacy=RECORD_PRIVACY,
         path=API + "/features/{external_id}/requirements",
         records_path="requirements",
         normalize=n.requirements,
@@ -159,6 +173,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="epics",
+        privacy=RECORD_PRIVACY,
         path=PRODUCT + "/epics",
         records_path="epics",
         normalize=n.epics,
@@ -169,6 +184,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="initiatives",
+        privacy=RECORD_PRIVACY,
         path=PRODUCT + "/initiatives",
         records_path="initiatives",
         normalize=n.initiatives,
@@ -178,6 +194,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="ideas",
+        privacy=RECORD_PRIVACY,
         path=PRODUCT + "/ideas",
         records_path="ideas",
         normalize=n.ideas,
@@ -188,6 +205,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="comments",
+        privacy=Privacy(people=_PEOPLE, bodies=("body", "attachments")),
         path=PRODUCT + "/comments",
         records_path="comments",
         normalize=n.comments,

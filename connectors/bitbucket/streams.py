@@ -21,6 +21,7 @@ from typing import Any
 from connectors.bitbucket import normalize as n
 from connectors.cursors import ChildOf, Since, Snapshot, StopAtSeen, cursor_text
 from connectors.http.pagination import NextUrlPaginator
+from connectors.privacy import Privacy
 from connectors.streams import ParentSpec, PartitionCheck, StatusAction, StreamContext, StreamSpec
 
 PAGELEN = 100
@@ -68,9 +69,19 @@ PR_PARENT = ParentSpec(
     partition_value="external_id",
 )
 
+# Privacy (connectors.privacy). A Bitbucket account object (author, user, closed_by, reviewers,
+# participants) has display_name and nickname (username on older payloads), and its avatar
+# link may end with the nickname; a git author is "Name <email>" in author.raw. Branch names
+# are in branch.name and mainbranch.name, and in the links of a branch.
+_ACCOUNT = ("**.display_name", "**.nickname", "**.username", "**.author.raw", "author.raw")
+_LINKS = ("**.href",)
+_RENDERED = ("**.summary", "**.rendered", "**.description", "**.content")
+COMMIT_PRIVACY = Privacy(people=_ACCOUNT, bodies=("**.message", *_RENDERED), embeds=_LINKS)
+
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="repositories",
+        privacy=Privacy(people=_ACCOUNT, bodies=("description",), paths=("mainbranch.name",), embeds=_LINKS),
         path="repositories/{workspace}",
         normalize=n.repository,
         records_path="values",
@@ -82,6 +93,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="members",
+        privacy=Privacy(people=_ACCOUNT, embeds=_LINKS),
         path="workspaces/{workspace}/members",
         normalize=n.person,
         records_path="values",
@@ -92,6 +104,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="projects",
+        privacy=Privacy(people=_ACCOUNT, bodies=("description",), embeds=_LINKS),
         path="workspaces/{workspace}/projects",
         normalize=n.project,
         records_path="values",
@@ -103,6 +116,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="branches",
+        privacy=Privacy(people=_ACCOUNT, bodies=("**.message", *_RENDERED), paths=("name",), embeds=_LINKS),
         path="repositories/{full_name}/refs/branches",
         normalize=n.branch,
         records_path="values",
@@ -113,6 +127,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="commits",
+        privacy=COMMIT_PRIVACY,
         path="repositories/{full_name}/commits",
         normalize=n.commit,
         records_path="values",
@@ -123,6 +138,12 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="pull_requests",
+        privacy=Privacy(
+            people=_ACCOUNT,
+            bodies=("**.message", *_RENDERED),
+            paths=("**.branch.name",),
+            embeds=_LINKS,
+        ),
         path="repositories/{full_name}/pullrequests",
         normalize=n.pull_request,
         records_path="values",
@@ -133,6 +154,12 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="pr_activity",
+        privacy=Privacy(
+            people=_ACCOUNT,
+            bodies=("**.message", *_RENDERED),
+            paths=("**.branch.name", "**.inline.path"),
+            embeds=_LINKS,
+        ),
         path="repositories/{full_name}/pullrequests/{number}/activity",
         normalize=n.activity,
         records_path="values",
@@ -145,6 +172,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="pr_commits",
+        privacy=COMMIT_PRIVACY,
         path="repositories/{full_name}/pullrequests/{number}/commits",
         normalize=n.pr_commit,
         records_path="values",

@@ -23,6 +23,7 @@ from typing import Any
 from connectors.cursors import ChildOf, NewestFirst, Since, Snapshot, cursor_text
 from connectors.github import normalize as n
 from connectors.http.pagination import LinkHeaderPaginator
+from connectors.privacy import Privacy
 from connectors.streams import ParentSpec, PartitionCheck, StatusAction, StreamContext, StreamSpec
 
 PER_PAGE = 100
@@ -83,6 +84,26 @@ PULL_REQUEST_PARENT = ParentSpec(
     partition_value="external_id",
 )
 
+# Privacy (connectors.privacy). Every account object (user, assignee(s), actor, requested
+# reviewers, merged_by, head.user ...) has a "login", and its API and profile URLs end with it.
+_ACCOUNTS = ("**.login", "**.email")
+_URLS = ("**.*url", "**.href")
+_TEXT = ("body", "body_html", "body_text")
+_GIT = (  # a commit's git author and committer, and the signed payload that repeats them
+    "commit.author.name",
+    "commit.author.email",
+    "commit.committer.name",
+    "commit.committer.email",
+    "commit.verification.payload",
+)
+COMMIT_PRIVACY = Privacy(
+    people=(*_ACCOUNTS, *_GIT),
+    bodies=("commit.message", "commit.verification.payload", "files.patch"),
+    paths=("files.filename", "files.previous_filename"),
+    embeds=_URLS,
+)
+ACCOUNT_TEXT_PRIVACY = Privacy(people=_ACCOUNTS, bodies=_TEXT, embeds=_URLS)
+
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="repositories",
@@ -96,6 +117,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         partitioned=False,
         snapshot=Snapshot("repository"),
         entities=("repository",),
+        privacy=Privacy(bodies=("description",), paths=("default_branch",)),
     ),
     StreamSpec(
         name="members",
@@ -105,6 +127,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         paginator=LinkHeaderPaginator,
         partitioned=False,
         entities=("person",),
+        privacy=Privacy(people=_ACCOUNTS, embeds=_URLS),
     ),
     StreamSpec(
         name="branches",
@@ -116,6 +139,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("branch",),
+        privacy=Privacy(paths=("name",), embeds=_URLS),
     ),
     StreamSpec(
         name="commits",
@@ -127,6 +151,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("commit", "person"),
+        privacy=COMMIT_PRIVACY,
     ),
     StreamSpec(
         name="pull_requests",
@@ -138,6 +163,12 @@ STREAMS: tuple[StreamSpec, ...] = (
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("pull_request", "person"),
+        privacy=Privacy(
+            people=_ACCOUNTS,
+            bodies=(*_TEXT, "**.description"),
+            paths=("head.ref", "base.ref", "**.default_branch"),
+            embeds=(*_URLS, "head.label", "base.label"),
+        ),
     ),
     StreamSpec(
         name="reviews",
@@ -148,6 +179,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         cursor=ChildOf("pull_requests", PULL_REQUEST_PARENT),
         allow_status=frozenset({404}),
         entities=("review", "person"),
+        privacy=ACCOUNT_TEXT_PRIVACY,
     ),
     StreamSpec(
         name="pull_request_commits",
@@ -158,6 +190,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         cursor=ChildOf("pull_requests", PULL_REQUEST_PARENT),
         allow_status=frozenset({404}),
         entities=("commit", "person"),
+        privacy=COMMIT_PRIVACY,
     ),
     StreamSpec(
         name="review_comments",
@@ -169,6 +202,12 @@ STREAMS: tuple[StreamSpec, ...] = (
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("comment", "person"),
+        privacy=Privacy(
+            people=_ACCOUNTS,
+            bodies=(*_TEXT, "diff_hunk"),
+            paths=("path", "original_path"),
+            embeds=_URLS,
+        ),
     ),
     StreamSpec(
         name="issues",
@@ -180,6 +219,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("work_item", "person"),
+        privacy=ACCOUNT_TEXT_PRIVACY,
     ),
     StreamSpec(
         name="issue_comments",
@@ -191,6 +231,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("comment", "person"),
+        privacy=ACCOUNT_TEXT_PRIVACY,
     ),
     StreamSpec(
         name="issue_events",
@@ -202,5 +243,6 @@ STREAMS: tuple[StreamSpec, ...] = (
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("work_item_transition", "person"),
+        privacy=Privacy(people=_ACCOUNTS, bodies=tuple(f"issue.{b}" for b in _TEXT), embeds=_URLS),
     ),
 )

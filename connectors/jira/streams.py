@@ -29,6 +29,7 @@ from connectors.http.pagination import CursorPaginator, NextUrlPaginator
 from connectors.jira import normalize as n
 from connectors.jira.catalog import catalog_of, load_catalog
 from connectors.jira.paging import AGILE_PAGE, BoardSprintsPaginator, OffsetPaginator
+from connectors.privacy import Privacy
 from connectors.streams import ParentSpec, PartitionCheck, Row, StatusAction, StreamContext, StreamSpec
 
 SEARCH_PAGE = 100  # search/jql returns at most 100 issues with fields (5000 with ids only)
@@ -92,7 +93,7 @@ async def confirm_gone(ids: list[str], ctx: StreamContext, http: HttpClient) -> 
         body = response.json()
         if not isinstance(body, dict):
             continue
-        for record in body.get("issues") or []:
+        for record in _privatized(list(body.get("issues") or []), ctx):
             if isinstance(record, Mapping):
                 found = list(n.issue(record, ctx))
                 rows.extend(found)
@@ -139,6 +140,42 @@ PARTITION_CHECK = PartitionCheck(
 )
 
 
+# Privacy (connectors.privacy). Jira names an account by ``displayName`` (and ``emailAddress``
+# where the site shows it) wherever one appears: assignee, reporter, creator, comment and
+# changelog authors, user-picker custom fields. A changelog item of a people field repeats the
+# name in fromString/toString; one of a text field repeats the text.
+_PEOPLE = ("**.displayName", "**.emailAddress")
+_PEOPLE_FIELDS = "assignee|reporter|creator|Approvers|Reviewers|Request participants"
+_TEXT_FIELDS = "description|Description|environment|Environment|Comment"
+_ITEMS = ("fromString", "toString")
+ISSUE_PRIVACY = Privacy(
+    people=(
+        *_PEOPLE,
+        *(f"changelog.histories.items[field={_PEOPLE_FIELDS}].{k}" for k in _ITEMS),
+    ),
+    bodies=(
+        "fields.description",
+        "fields.environment",
+        "fields.comment.comments.body",
+        "fields.comment.comments.renderedBody",
+        "fields.worklog.worklogs.comment",
+        "renderedFields",
+        *(f"changelog.histories.items[field={_TEXT_FIELDS}].{k}" for k in _ITEMS),
+    ),
+    paths=("fields.attachment.filename",),
+)
+HISTORY_PRIVACY = Privacy(
+    people=(*_PEOPLE, *(f"items[field={_PEOPLE_FIELDS}].{k}" for k in _ITEMS)),
+    bodies=tuple(f"items[field={_TEXT_FIELDS}].{k}" for k in _ITEMS),
+)
+NOTHING = Privacy()  # records without names, bodies or paths (fields, statuses, issue types, ids)
+
+
+def _privatized(records: list[Any], ctx: StreamContext) -> list[Any]:
+    p = ctx.privatizer
+    return p.records(ISSUE_PRIVACY, records) if p is not None else records
+
+
 def _issue_parent(flag: str) -> ParentSpec:
     return ParentSpec(
         entity="work_item",
@@ -152,6 +189,7 @@ def _issue_parent(flag: str) -> ParentSpec:
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="projects",
+        privacy=Privacy(people=_PEOPLE, bodies=("description",)),
         path="rest/api/3/project/search",
         normalize=n.project,
         records_path="values",
@@ -163,6 +201,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="users",
+        privacy=Privacy(people=_PEOPLE),
         path="rest/api/3/users/search",
         normalize=n.person,
         params=lambda ctx: {"maxResults": 1000},
@@ -170,11 +209,14 @@ STREAMS: tuple[StreamSpec, ...] = (
         partitioned=False,
         entities=("person",),
     ),
-    StreamSpec(name="fields", path="rest/api/3/field", normalize=n.raw_only, partitioned=False),
-    StreamSpec(name="statuses", path="rest/api/3/status", normalize=n.raw_only, partitioned=False),
-    StreamSpec(name="issue_types", path="rest/api/3/issuetype", normalize=n.raw_only, partitioned=False),
+    StreamSpec(name="fields", path="rest/api/3/field", normalize=n.raw_only, partitioned=False, privacy=NOTHING),
+    StreamSpec(name="statuses", path="rest/api/3/status", normalize=n.raw_only, partitioned=False, privacy=NOTHING),
+    StreamSpec(
+        name="issue_types", path="rest/api/3/issuetype", normalize=n.raw_only, partitioned=False, privacy=NOTHING
+    ),
     StreamSpec(
         name="versions",
+        privacy=Privacy(bodies=("description",)),
         path="rest/api/3/project/{external_id}/versions",
         normalize=n.release,
         snapshot=Snapshot("release", where=_project_where),
@@ -182,6 +224,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="sprints",
+        privacy=Privacy(bodies=("goal",)),
         path="rest/agile/1.0/board",
         normalize=n.sprint_or_board,
         records_path="values",
@@ -191,6 +234,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="issues",
+        privacy=ISSUE_PRIVACY,
         path="rest/api/3/search/jql",
         method="POST",
         normalize=n.issue,
@@ -204,6 +248,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="issue_ids",
+        privacy=NOTHING,
         path="rest/api/3/search/jql",
         method="POST",
         normalize=n.issue_seen,
@@ -217,6 +262,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="changelogs",
+        privacy=HISTORY_PRIVACY,
         path="rest/api/3/issue/{external_id}/changelog",
         normalize=n.changelog_history,
         records_path="values",
@@ -229,6 +275,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="comments",
+        privacy=Privacy(people=_PEOPLE, bodies=("body", "renderedBody")),
         path="rest/api/3/issue/{external_id}/comment",
         normalize=n.issue_comment,
         records_path="comments",
@@ -241,6 +288,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="worklogs",
+        privacy=Privacy(people=_PEOPLE, bodies=("comment",)),
         path="rest/api/3/issue/{external_id}/worklog",
         normalize=n.raw_only,
         records_path="worklogs",
@@ -252,6 +300,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="sprint_members",
+        privacy=ISSUE_PRIVACY,
         path="rest/agile/1.0/sprint/{external_id}/issue",
         normalize=n.raw_only,
         collect=n.sprint_members,

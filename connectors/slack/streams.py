@@ -28,6 +28,7 @@ from sqlalchemy import and_, or_
 from connectors.cursors import ChildOf, Since, Snapshot, changed_since_cursor, cursor_text
 from connectors.http.pagination import CursorPaginator
 from connectors.http.ratelimit import Pace
+from connectors.privacy import Privacy
 from connectors.slack import normalize as n
 from connectors.slack.options import SlackOptions
 from connectors.streams import ParentSpec, PartitionCheck, StreamContext, StreamSpec
@@ -123,6 +124,30 @@ def thread_parents(t: Any) -> Any:
     return and_(t.c.reply_count > 0, t.c.thread_ts == t.c.ts)
 
 
+# Privacy (connectors.privacy): a member's names and profile; a message's text in all its forms
+# (text, rich-text blocks, attachments, files, the edited/root copies Slack repeats) and the
+# profile Slack embeds in some messages. Channel names are not people's and stay.
+USER_PRIVACY = Privacy(
+    people=(
+        "name",
+        "real_name",
+        "profile.real_name",
+        "profile.real_name_normalized",
+        "profile.display_name",
+        "profile.display_name_normalized",
+        "profile.first_name",
+        "profile.last_name",
+        "profile.email",
+        "profile.phone",
+        "profile.skype",
+    ),
+    bodies=("profile.title", "profile.status_text"),
+)
+MESSAGE_PRIVACY = Privacy(
+    people=("user_profile.*name", "user_profile.name"),
+    bodies=("text", "blocks", "attachments", "files", "root", "previous_message", "message"),
+)
+
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="conversations",
@@ -137,6 +162,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         pace=TIER_2,
         conditional=False,
         entities=("channel",),
+        privacy=Privacy(bodies=("topic.value", "purpose.value")),
     ),
     StreamSpec(
         name="users",
@@ -150,6 +176,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         pace=TIER_2,
         conditional=False,
         entities=("person",),
+        privacy=USER_PRIVACY,
     ),
     StreamSpec(
         name="messages",
@@ -165,6 +192,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         conditional=False,
         redact=n.redact,
         entities=("message",),
+        privacy=MESSAGE_PRIVACY,
     ),
     StreamSpec(
         name="replies",
@@ -189,5 +217,6 @@ STREAMS: tuple[StreamSpec, ...] = (
         conditional=False,
         redact=n.redact,
         entities=("message",),
+        privacy=MESSAGE_PRIVACY,
     ),
 )
