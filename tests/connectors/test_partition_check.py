@@ -9,43 +9,40 @@ the partition itself answers "not found" too, it is tombstoned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from connectors.aha.sandbox import make_sandbox as aha_sandbox
-from connectors.bitbucket.sandbox import make_sandbox as bitbucket_sandbox
-from connectors.github.sandbox import make_sandbox as github_sandbox
-from connectors.jira.sandbox import make_sandbox as jira_sandbox
 from connectors.registry import KINDS, get_connector
 from connectors.runtime import SourceRuntime, partitions_of, task_key
-from connectors.sandbox import RunningServer, Sandbox, serve_in_thread
-from connectors.slack.sandbox import make_sandbox as slack_sandbox
 from connectors.streams import Partition, StreamContext
 from storage import Database
 from storage.models import Cursor
 from tests.atlassian_support import Outcome, run_isolated
 from tests.conftest import MakeRuntime
+from tests.connectors.providers import Provider, runtime_on
 from tests.ingest_support import FastClock, ServedSandbox, rows
-
-Paths = Callable[[Partition], list[str]]
 
 
 @dataclass(frozen=True)
 class Case:
-    """One connector: its sandbox, the sub-listing broken, and the fault paths (``path?query``)."""
+    """One connector: the sub-listing broken, and the fault paths (``path?query`` templates:
+    ``{k}`` the partition key, ``{i}`` its external id)."""
 
     kind: str
-    sandbox: Callable[[], Sandbox]
-    base_suffix: str  # appended to the sandbox URL for ``base_url``
     stream: str  # the sub-listing that answers "not found"
-    code: str  # how the provider says it (the note names it)
-    listing: Paths  # only that sub-listing of the partition answers "not found"
-    itself: Paths  # the partition and everything under it answer "not found"
-    check: Callable[[Partition], str]  # the path of the direct check of the partition
+    listing: tuple[str, ...]  # only that sub-listing of the partition answers "not found"
+    itself: tuple[str, ...]  # the partition and everything under it answer "not found"
+    check: str  # the path of the direct check of the partition
+    code: str = "404"  # how the provider says it (the note names it)
+
+    def paths(self, templates: tuple[str, ...], p: Partition) -> list[str]:
+        return [t.format(k=p.key, i=p.values["external_id"]) for t in templates]
+
+    def check_path(self, p: Partition) -> str:
+        return self.paths((self.check,), p)[0]
 
     def victim(self, served: ServedSandbox, partitions: list[Partition]) -> Partition:
         if self.kind == "github":  # a repository with issue events (not the empty one)
@@ -58,78 +55,34 @@ def _pid(p: Partition) -> str:
     return str(p.values["external_id"])
 
 
+BB, JI = "/repositories/{k}", "/project/{i}"
 CASES = [
-    Case(
-        "github",
-        lambda: github_sandbox(repos=4, commits=10, pulls=4, issues=3),
-        "",
-        "issue_events",
-        "404",
-        lambda p: [f"/repos/{p.key}/issues/events?"],
-        lambda p: [f"/repos/{p.key}/", f"/repos/{p.key}?"],
-        lambda p: f"/repos/{p.key}",
-    ),
-    Case(
-        "bitbucket",
-        lambda: bitbucket_sandbox(repos=3, commits=12, pulls=6, members=5),
-        "/2.0",
-        "commits",
-        "404",
-        lambda p: [f"/repositories/{p.key}/commits?"],
-        lambda p: [f"/repositories/{p.key}/", f"/repositories/{p.key}?"],
-        lambda p: f"/2.0/repositories/{p.key}",
-    ),
-    Case(
-        "jira",
-        lambda: jira_sandbox(projects=2, issues=10, users=4, sprints=3, versions=2),
-        "",
-        "versions",
-        "404",
-        lambda p: [f"/project/{_pid(p)}/versions?"],
-        lambda p: [f"/project/{_pid(p)}/", f"/project/{_pid(p)}?", f"/project/{p.key}?"],
-        lambda p: f"/rest/api/3/project/{p.key}",
-    ),
-    Case(
-        "aha",
-        lambda: aha_sandbox(seed=11, minute_s=0.03, products=2, features=10),
-        "",
-        "releases",
-        "404",
-        lambda p: [f"/products/{p.key}/releases?"],
-        lambda p: [f"/products/{p.key}/", f"/products/{p.key}?"],
-        lambda p: f"/api/v1/products/{p.key}",
-    ),
+    Case("github", "issue_events", ("/repos/{k}/issues/events?",), ("/repos/{k}/", "/repos/{k}?"), "/repos/{k}"),
+    Case("bitbucket", "commits", (f"{BB}/commits?",), (f"{BB}/", f"{BB}?"), f"/2.0{BB}"),
+    Case("jira", "versions", (f"{JI}/versions?",), (f"{JI}/", f"{JI}?", "/project/{k}?"), "/rest/api/3/project/{k}"),
+    Case("aha", "releases", ("/products/{k}/releases?",), ("/products/{k}/", "/products/{k}?"), "/api/v1/products/{k}"),
     Case(
         "slack",
-        lambda: slack_sandbox(seed=5, minute_s=0.03, channels=3, messages=12),
-        "/api",
         "messages",
+        ("/conversations.history?channel={k}&",),
+        ("channel={k}",),
+        "/api/conversations.info",
         "channel_not_found",
-        lambda p: [f"/conversations.history?channel={p.key}&"],
-        lambda p: [f"channel={p.key}"],
-        lambda p: "/api/conversations.info",
     ),
 ]
 
 
-@pytest.fixture(params=CASES, ids=[c.kind for c in CASES])
-def case(request: pytest.FixtureRequest) -> Case:
-    return request.param  # type: ignore[no-any-return]
+BY_KIND = {c.kind: c for c in CASES}
 
 
 @pytest.fixture
-def served(case: Case) -> Iterator[ServedSandbox]:
-    server: RunningServer = serve_in_thread(sandbox := case.sandbox())
-    yield ServedSandbox(sandbox, server)
-    server.stop()
+def case(provider: Provider) -> Case:
+    return BY_KIND[provider.kind]
 
 
 @pytest.fixture
-def rt(case: Case, served: ServedSandbox, make_runtime: MakeRuntime) -> SourceRuntime:
-    truth = served.truth()
-    options: dict[str, Any] = {**truth["options"]}
-    options.pop("base_url", None)  # Slack's is a suffix, given by the case
-    return make_runtime(case.kind, {"base_url": served.url + case.base_suffix, **options}, truth["secrets"])
+def rt(provider: Provider, served: ServedSandbox, make_runtime: MakeRuntime) -> SourceRuntime:
+    return runtime_on(provider, served, make_runtime)
 
 
 def refresh(rt: SourceRuntime, db: Database) -> Outcome:
@@ -167,16 +120,21 @@ def test_every_partitioned_connector_declares_a_check_by_partition_key(kind: str
     assert "K-1" in asked and check.hint
 
 
+def first_refresh(case: Case, served: ServedSandbox, rt: SourceRuntime, db: Database) -> tuple[Partition, str]:
+    """A clean first refresh; then the partition the case breaks, and its task's key."""
+    first = refresh(rt, db)
+    assert not first.errors, first.errors
+    victim = case.victim(served, partitions_of(rt, db))
+    return victim, task_key(rt.source_id, case.stream, victim)
+
+
 def test_a_sub_listing_not_found_keeps_its_partition(
     case: Case, served: ServedSandbox, rt: SourceRuntime, sqlite_db: Database
 ) -> None:
-    first = refresh(rt, sqlite_db)
-    assert not first.errors, first.errors
-    victim = case.victim(served, partitions_of(rt, sqlite_db))
-    key = task_key(rt.source_id, case.stream, victim)
+    victim, key = first_refresh(case, served, rt, sqlite_db)
     before = cursor(sqlite_db, rt, case.stream, victim)
 
-    served.faults(missing_paths=case.listing(victim))
+    served.faults(missing_paths=case.paths(case.listing, victim))
     served.reset_log()
     second = refresh(rt, sqlite_db)
     assert second.errors == {}, second.errors  # not a failure of the task, not of any other
@@ -188,7 +146,7 @@ def test_a_sub_listing_not_found_keeps_its_partition(
     assert victim.key in {p.key for p in partitions_of(rt, sqlite_db)}
     assert cursor(sqlite_db, rt, case.stream, victim) == before
     # the partition was asked directly, and answered
-    assert any(r["path"] == case.check(victim) and r["status"] == 200 for r in served.requests())
+    assert any(r["path"] == case.check_path(victim) and r["status"] == 200 for r in served.requests())
 
     served.faults()  # the feature is back: later refreshes still read the partition
     third = refresh(rt, sqlite_db)
@@ -200,12 +158,9 @@ def test_a_sub_listing_not_found_keeps_its_partition(
 def test_a_partition_that_answers_not_found_itself_is_tombstoned(
     case: Case, served: ServedSandbox, rt: SourceRuntime, sqlite_db: Database
 ) -> None:
-    first = refresh(rt, sqlite_db)
-    assert not first.errors, first.errors
-    victim = case.victim(served, partitions_of(rt, sqlite_db))
-    key = task_key(rt.source_id, case.stream, victim)
+    victim, key = first_refresh(case, served, rt, sqlite_db)
 
-    served.faults(missing_paths=case.itself(victim))  # gone, though discovery still lists it
+    served.faults(missing_paths=case.paths(case.itself, victim))  # gone, though discovery still lists it
     second = refresh(rt, sqlite_db)
     assert key in second.results, second.errors
     result = second.results[key]

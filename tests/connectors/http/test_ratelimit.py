@@ -117,26 +117,20 @@ def test_an_exhausted_quota_waits_until_the_reset(kit: Kit) -> None:
     assert t.waits == [pytest.approx(30.0)]
 
 
-def test_under_the_low_watermark_requests_are_spread_over_the_window(kit: Kit) -> None:
+@pytest.mark.parametrize(
+    ("remaining", "wait"),
+    [(10, 10.0), (2, 30.0)],  # 100 s left / 10 requests left; 50 s would be the even spread, capped at 30 s
+    ids=["spread", "capped"],
+)
+def test_under_the_low_watermark_requests_are_spread_over_the_window(kit: Kit, remaining: int, wait: float) -> None:
     t = FakeTime()
     budget = kit.make(t, low_watermark=50, max_spread_wait=30.0)
 
     async def steps() -> list[float]:
-        await budget.observe("k", limits(remaining=10, reset_in=100))
+        await budget.observe("k", limits(remaining=remaining, reset_in=100))
         return [await budget.acquire("k")]
 
-    assert kit.play(steps) == [pytest.approx(10.0)]  # 100 s left / 10 requests left
-
-
-def test_the_spread_wait_is_capped(kit: Kit) -> None:
-    t = FakeTime()
-    budget = kit.make(t, low_watermark=50, max_spread_wait=30.0)
-
-    async def steps() -> list[float]:
-        await budget.observe("k", limits(remaining=2, reset_in=100))
-        return [await budget.acquire("k")]
-
-    assert kit.play(steps) == [pytest.approx(30.0)]  # 50 s would be the even spread
+    assert kit.play(steps) == [pytest.approx(wait)]
 
 
 def test_acquire_spends_the_quota_before_the_next_response_tells(kit: Kit) -> None:
