@@ -7,7 +7,6 @@ normalized too. A failure here is what the runner would quarantine as DATA.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -17,7 +16,8 @@ from connectors.aha import normalize as n
 from connectors.aha.options import AhaOptions
 from connectors.runner import normalize_records
 from connectors.streams import Partition, Row, StreamContext, StreamSpec
-from tests.conftest import RECORDED
+from tests.conftest import require_recordings
+from tests.connectors.recordings import index_of, recorded, recorded_params
 
 Normalizer = Callable[[Mapping[str, Any], StreamContext], Iterable[Row]]
 
@@ -46,14 +46,7 @@ READ: dict[str, tuple[str, Normalizer]] = {
 
 
 def recordings() -> list[tuple[str, dict[str, Any]]]:
-    folder = RECORDED / "aha"
-    if not (folder / "index.json").exists():
-        return []
-    out = []
-    for entry in json.loads((folder / "index.json").read_text()):
-        if entry["endpoint"] in READ and entry["status"] == 200:
-            out.append((entry["file"], json.loads((folder / entry["file"]).read_text())))
-    return out
+    return [(e["file"], rec) for e, rec in recorded("aha") if e["endpoint"] in READ and e["status"] == 200]
 
 
 RECORDINGS = recordings()
@@ -71,14 +64,13 @@ def ctx() -> StreamContext:
 
 
 def test_every_read_endpoint_has_a_recording() -> None:
-    if not RECORDINGS:
-        pytest.skip("no Aha! recordings")
-    endpoints = {e["endpoint"] for e in json.loads((RECORDED / "aha" / "index.json").read_text())}
-    assert set(READ) <= endpoints
+    require_recordings("aha")
+    assert set(READ) <= {e["endpoint"] for e in index_of("aha")}
 
 
-@pytest.mark.parametrize(("name", "recording"), RECORDINGS, ids=[r[0] for r in RECORDINGS])
+@pytest.mark.parametrize(("name", "recording"), recorded_params("aha", RECORDINGS, [r[0] for r in RECORDINGS], 2))
 def test_recorded_body_normalizes_without_data_errors(name: str, recording: dict[str, Any]) -> None:
+    require_recordings("aha")
     endpoint = next(e for e in READ if name.startswith(endpoint_slug(e)))
     key, normalizer = READ[endpoint]
     records = recording["body"][key]

@@ -3,23 +3,19 @@ DATA errors, and its rows load (real Bitbucket Cloud 2.0 payloads, some anonymis
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 
 from connectors.bitbucket import CONNECTOR
 from connectors.bitbucket import normalize as n
 from connectors.runner import normalize_records
 from connectors.streams import Partition, Row, StreamContext, StreamSpec
-from storage import Database, upgrade, upsert_rows
-from tenancy import Vault, add_source, add_tenant
-from tests.conftest import RECORDED, require_recordings
+from tests.conftest import require_recordings
+from tests.connectors.recordings import Target, contract_target, recorded, recorded_params
 
 Normalizer = Callable[[Any, StreamContext], Iterable[Row]]
 R = r"/repositories/\{ws\}/\{repo\}"
@@ -41,14 +37,11 @@ ENDPOINTS: list[tuple[str, str | None, Normalizer]] = [
 
 
 def recordings() -> list[tuple[str, Normalizer, list[Any]]]:
-    index = RECORDED / "bitbucket" / "index.json"
-    if not index.exists():
-        return []
     out = []
-    for entry in json.loads(index.read_text()):
+    for entry, data in recorded("bitbucket"):
         if entry["status"] != 200:
             continue
-        body = json.loads((RECORDED / "bitbucket" / entry["file"]).read_text())["body"]
+        body = data["body"]
         for pattern, key, normalize in ENDPOINTS:
             if re.search(pattern, entry["endpoint"]):
                 out.append((entry["file"], normalize, body.get(key, []) if key else [body]))
@@ -68,15 +61,9 @@ def context() -> StreamContext:
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, int, int]]:
-    db = Database(f"sqlite:///{tmp_path_factory.mktemp('bitbucket-contract')}/contract.db")
-    upgrade(db)
-    vault = Vault(SecretStr(Fernet.generate_key().decode()))
-    with db.session() as s:
-        source = add_source(s, vault, add_tenant(s, "contract"), "bitbucket", {"workspace": "acme"}, {"token": "t"})
-        ids = (source.tenant_id, source.id)
-    yield db, *ids
-    db.dispose()
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    folder = tmp_path_factory.mktemp("bitbucket-contract")
+    yield from contract_target(folder, "bitbucket", {"workspace": "acme"}, {"token": "t"})
 
 
 def test_the_endpoints_read_have_recordings() -> None:
@@ -86,18 +73,14 @@ def test_the_endpoints_read_have_recordings() -> None:
     assert len(RECORDINGS) >= 25
 
 
-@pytest.mark.parametrize(("name", "normalize", "records"), RECORDINGS, ids=[r[0] for r in RECORDINGS])
+@pytest.mark.parametrize(
+    ("name", "normalize", "records"), recorded_params("bitbucket", RECORDINGS, [r[0] for r in RECORDINGS], 3)
+)
 def test_recording_normalizes_without_data_errors(
-    name: str, normalize: Normalizer, records: list[Any], target: tuple[Database, int, int]
+    name: str, normalize: Normalizer, records: list[Any], target: Target
 ) -> None:
     require_recordings("bitbucket")
     rows, bad = normalize_records(StreamSpec("contract", "-", normalize), records, context())
     assert bad == [], bad[0].reason if bad else ""
     assert len(rows) == len(records)
-    db, tenant_id, source_id = target
-    by_entity: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_entity.setdefault(row.entity, []).append({**row.data, "tenant_id": tenant_id, "source_id": source_id})
-    with db.session() as s:
-        for entity, data in by_entity.items():
-            assert upsert_rows(s, entity, data) == len({d["external_id"] for d in data})
+    target.load(rows)

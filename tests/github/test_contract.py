@@ -8,23 +8,19 @@ upserted into SQLite, so every column the normalizers emit exists in the shared 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 
 from connectors.github import CONNECTOR
 from connectors.github import normalize as n
 from connectors.runner import normalize_records
 from connectors.streams import Partition, Row, StreamContext, StreamSpec
-from storage import Database, upgrade, upsert_rows
-from tenancy import Vault, add_source, add_tenant
-from tests.conftest import RECORDED, require_recordings
+from tests.conftest import require_recordings
+from tests.connectors.recordings import Target, contract_target, recorded, recorded_params
 
 Normalizer = Callable[[Mapping[str, Any], StreamContext], Iterable[Row]]
 R = r"/repos/[^/]+/[^/]+"
@@ -65,15 +61,9 @@ def normalizer_for(url: str) -> Normalizer | None:
 
 
 def recordings() -> list[tuple[str, Normalizer, Any]]:
-    folder = RECORDED / "github"
-    if not (folder / "index.json").exists():
-        return []
     out = []
-    for entry in json.loads((folder / "index.json").read_text()):
-        if entry["status"] != 200:
-            continue
-        data = json.loads((folder / entry["file"]).read_text())
-        fn = normalizer_for(data.get("url", ""))
+    for entry, data in recorded("github"):
+        fn = normalizer_for(data.get("url", "")) if entry["status"] == 200 else None
         if fn is not None and data.get("method", "GET") == "GET":
             out.append((entry["file"], fn, data["body"]))
     return out
@@ -91,16 +81,8 @@ def context() -> StreamContext:
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, int, int]]:
-    """One database for the module: (db, tenant id, source id)."""
-    db = Database(f"sqlite:///{tmp_path_factory.mktemp('contract')}/contract.db")
-    upgrade(db)
-    vault = Vault(SecretStr(Fernet.generate_key().decode()))
-    with db.session() as s:
-        source = add_source(s, vault, add_tenant(s, "contract"), "github", {"org": "acme"}, {"token": "t"})
-        ids = (source.tenant_id, source.id)
-    yield db, *ids
-    db.dispose()
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    yield from contract_target(tmp_path_factory.mktemp("contract"), "github", {"org": "acme"}, {"token": "t"})
 
 
 def test_every_stream_endpoint_has_recordings() -> None:
@@ -111,20 +93,14 @@ def test_every_stream_endpoint_has_recordings() -> None:
     assert len(RECORDINGS) >= 100
 
 
-@pytest.mark.parametrize(("name", "normalizer", "body"), RECORDINGS, ids=[r[0] for r in RECORDINGS])
-def test_recording_normalizes_without_data_errors(
-    name: str, normalizer: Normalizer, body: Any, target: tuple[Database, int, int]
-) -> None:
+@pytest.mark.parametrize(
+    ("name", "normalizer", "body"), recorded_params("github", RECORDINGS, [r[0] for r in RECORDINGS], 3)
+)
+def test_recording_normalizes_without_data_errors(name: str, normalizer: Normalizer, body: Any, target: Target) -> None:
     require_recordings("github")
     records = body if isinstance(body, list) else [body]
     rows, bad = normalize_records(StreamSpec(name, "-", normalizer), records, context())
     assert bad == [], bad[0].reason if bad else ""
     if records and normalizer not in (n.issue, n.issue_event):  # PR entries of /issues are skipped on purpose
         assert rows
-    db, tenant_id, source_id = target
-    by_entity: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_entity.setdefault(row.entity, []).append({**row.data, "tenant_id": tenant_id, "source_id": source_id})
-    with db.session() as s:
-        for entity, data in by_entity.items():
-            assert upsert_rows(s, entity, data) == len({d["external_id"] for d in data})
+    target.load(rows)

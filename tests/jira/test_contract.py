@@ -3,23 +3,19 @@ errors, and its rows load (real payloads: v2 and v3, Server and Cloud, trimmed f
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
 
 from connectors.jira import CONNECTOR
 from connectors.jira import normalize as n
 from connectors.jira.catalog import find_fields, status_categories
 from connectors.runner import normalize_records
 from connectors.streams import Partition, Row, StreamContext, StreamSpec
-from storage import Database, upgrade, upsert_rows
-from tenancy import Vault, add_source, add_tenant
-from tests.conftest import RECORDED, require_recordings
+from tests.conftest import require_recordings
+from tests.connectors.recordings import Target, contract_target, recorded, recorded_params
 
 Check = Callable[[list[Any], StreamContext], list[Row]]
 
@@ -70,14 +66,11 @@ ENDPOINTS: list[tuple[str, str | None, Check]] = [
 
 
 def recordings() -> list[tuple[str, str, Check, list[Any]]]:
-    index = RECORDED / "jira" / "index.json"
-    if not index.exists():
-        return []
     out = []
-    for entry in json.loads(index.read_text()):
+    for entry, data in recorded("jira"):
         if entry["status"] != 200:
             continue
-        body = json.loads((RECORDED / "jira" / entry["file"]).read_text())["body"]
+        body = data["body"]
         for pattern, key, check in ENDPOINTS:
             if re.search(pattern, entry["endpoint"]):
                 records = body if key is None else body.get(key, [])
@@ -97,16 +90,9 @@ def context() -> StreamContext:
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, int, int]]:
-    db = Database(f"sqlite:///{tmp_path_factory.mktemp('jira-contract')}/contract.db")
-    upgrade(db)
-    vault = Vault(SecretStr(Fernet.generate_key().decode()))
-    with db.session() as s:
-        opts = {"base_url": "https://acme.atlassian.net"}
-        source = add_source(s, vault, add_tenant(s, "contract"), "jira", opts, {"email": "a@b.c", "api_token": "t"})
-        ids = (source.tenant_id, source.id)
-    yield db, *ids
-    db.dispose()
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    options, secrets = {"base_url": "https://acme.atlassian.net"}, {"email": "a@b.c", "api_token": "t"}
+    yield from contract_target(tmp_path_factory.mktemp("jira-contract"), "jira", options, secrets)
 
 
 def test_the_endpoints_read_have_recordings() -> None:
@@ -117,17 +103,12 @@ def test_the_endpoints_read_have_recordings() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "endpoint", "check", "records"), RECORDINGS, ids=[f"{r[0]}:{r[2].__name__}" for r in RECORDINGS]
+    ("name", "endpoint", "check", "records"),
+    recorded_params("jira", RECORDINGS, [f"{r[0]}:{r[2].__name__}" for r in RECORDINGS], 4),
 )
 def test_recording_normalizes_without_data_errors(
-    name: str, endpoint: str, check: Check, records: list[Any], target: tuple[Database, int, int]
+    name: str, endpoint: str, check: Check, records: list[Any], target: Target
 ) -> None:
     require_recordings("jira")
     rows = check(records, context())
-    db, tenant_id, source_id = target
-    by_entity: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_entity.setdefault(row.entity, []).append({**row.data, "tenant_id": tenant_id, "source_id": source_id})
-    with db.session() as s:
-        for entity, data in by_entity.items():
-            assert upsert_rows(s, entity, data) == len({d["external_id"] for d in data})
+    target.load(rows)

@@ -19,7 +19,8 @@ from connectors.slack import normalize as n
 from connectors.slack.classify import classify_slack
 from connectors.slack.options import SlackOptions
 from connectors.streams import Partition, Row, StreamContext, StreamSpec
-from tests.conftest import RECORDED
+from tests.conftest import require_recordings
+from tests.connectors.recordings import recorded, recorded_params
 
 Normalizer = Callable[[Mapping[str, Any], StreamContext], Iterable[Row]]
 READ: dict[str, tuple[str, Normalizer]] = {
@@ -44,13 +45,7 @@ EXPECTED_ERRORS = {  # error code (or HTTP status) -> kind
 
 
 def load() -> list[tuple[str, dict[str, Any]]]:
-    folder = RECORDED / "slack"
-    if not (folder / "index.json").exists():
-        return []
-    return [
-        (e["file"], json.loads((folder / e["file"]).read_text()))
-        for e in json.loads((folder / "index.json").read_text())
-    ]
+    return [(e["file"], rec) for e, rec in recorded("slack")]
 
 
 def method(recording: dict[str, Any]) -> str:
@@ -72,13 +67,13 @@ def ctx() -> StreamContext:
 
 
 def test_recordings_cover_every_method_read() -> None:
-    if not ALL:
-        pytest.skip("no Slack recordings")
+    require_recordings("slack")
     assert {method(r) for _, r in OK_BODIES} == set(READ)
 
 
-@pytest.mark.parametrize(("name", "recording"), OK_BODIES, ids=[f for f, _ in OK_BODIES])
+@pytest.mark.parametrize(("name", "recording"), recorded_params("slack", OK_BODIES, [f for f, _ in OK_BODIES], 2))
 def test_recorded_body_normalizes_without_data_errors(name: str, recording: dict[str, Any]) -> None:
+    require_recordings("slack")
     key, normalizer = READ[method(recording)]
     records = recording["body"][key]
     rows, bad = normalize_records(StreamSpec(name=name, path="-", normalize=normalizer), records, ctx())
@@ -89,8 +84,9 @@ def test_recorded_body_normalizes_without_data_errors(name: str, recording: dict
         assert row.data["external_id"]
 
 
-@pytest.mark.parametrize(("name", "recording"), ERRORS, ids=[f for f, _ in ERRORS])
+@pytest.mark.parametrize(("name", "recording"), recorded_params("slack", ERRORS, [f for f, _ in ERRORS], 2))
 def test_recorded_errors_are_classified_by_who_must_act(name: str, recording: dict[str, Any]) -> None:
+    require_recordings("slack")
     body = recording["body"]
     code = str(body.get("error")) if isinstance(body, dict) and recording["status"] == 200 else str(recording["status"])
     request = httpx.Request(recording["method"], recording["url"])
