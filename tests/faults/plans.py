@@ -64,13 +64,15 @@ CREDENTIAL_WORDS = {
     "slack": "token",
 }
 
-# Small sandboxes: a few partitions each, so the matrix stays fast.
+# Small sandboxes: one partition each (a repository, project, product or channel) and a few
+# records, so the matrix stays fast; every run still makes 8 or more requests over several
+# streams, so each plan's faults (the 2nd and 5th requests, or the 2nd to 4th) are all injected.
 SANDBOXES: dict[str, dict[str, int]] = {
-    "github": {"repos": 2},
-    "bitbucket": {"repos": 2, "commits": 6, "pulls": 3},
-    "jira": {"projects": 2, "issues": 8, "sprints": 1, "versions": 1},
-    "aha": {"products": 1, "features": 6, "releases": 1, "ideas": 2, "comments": 2},
-    "slack": {"channels": 2, "users": 4, "messages": 8},
+    "github": {"repos": 1, "commits": 12, "pulls": 4, "issues": 4, "members": 3},
+    "bitbucket": {"repos": 1, "commits": 6, "pulls": 3},
+    "jira": {"projects": 1, "issues": 8, "sprints": 1, "versions": 1},
+    "aha": {"products": 1, "features": 4, "releases": 1, "ideas": 1, "comments": 2},
+    "slack": {"channels": 1, "users": 4, "messages": 8},
 }
 
 

@@ -146,5 +146,11 @@ class RunningProxy:
         self.url = self.server.url
         self.started = time.perf_counter()
 
+    def arm(self, plan: Plan | None) -> None:
+        """A new case: this plan, and request numbers from 0 again."""
+        with self.proxy._lock:
+            self.proxy.plan = plan
+            self.proxy.seen = []
+
     def stop(self) -> None:
         self.server.stop()

@@ -1,8 +1,10 @@
 """Every provider x every fault plan, through the whole pipeline (driver, worker, loader, alerts).
 
-Each case serves a small sandbox behind the fault proxy, onboards one tenant with one source
-pointed at the proxy, and runs a refresh as ``headwater refresh`` does (in process, serial
-runner) with the drivers' ``on_finished`` alert hook. Transient plans must end COMPLETED with
+Each provider's small sandbox is served once, behind one fault proxy, with one App (its own
+SQLite database); each case gets a tenant of its own with one source pointed at the proxy (so its
+rows, cursors, tasks and alerts are its own), arms the proxy with its plan (request numbers
+start at 0 again), and runs a refresh as ``headwater refresh`` does (in process, serial runner)
+with the drivers' ``on_finished`` alert hook. Transient plans must end COMPLETED with
 exactly the sandbox's truth; a revoked credential must end FAILED with a CONFIG error naming the
 credential, after few requests and little time, and raise one credential alert.
 
@@ -56,11 +58,23 @@ def _table() -> Iterator[None]:
     out.write_text("\n".join(lines) + "\n")
 
 
-@pytest.fixture(autouse=True)
-def _fast_paces(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="module", autouse=True)
+def _fast_paces() -> Iterator[None]:
     """Providers' documented paces (Slack tier 3: 1.2 s a request) on a clock 1000x faster: the
     budget still orders requests and honors blocks, the test does not wait the minutes."""
-    monkeypatch.setattr("pipelines.worker.InMemoryRateBudget", lambda: FastClock().budget())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("pipelines.worker.InMemoryRateBudget", lambda: FastClock().budget())
+        yield
+
+
+@dataclass
+class World:
+    """One provider's sandbox, its fault proxy and an App, shared by the provider's cases."""
+
+    app: App
+    served: ServedSandbox
+    proxy: RunningProxy
+    cases: int = 0
 
 
 @dataclass
@@ -68,43 +82,53 @@ class Case:
     app: App
     served: ServedSandbox
     proxy: RunningProxy
+    tenant: str
     source_id: int
 
 
-@pytest.fixture
-def case_for(tmp_path: Path) -> Iterator[object]:
-    opened: list[Case] = []
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, World]]:
+    opened: dict[str, World] = {}
+    yield opened
+    for w in opened.values():
+        w.proxy.stop()
+        w.served.server.stop()
+        w.app.close()
 
-    def make(provider: str, plan: Plan | None) -> Case:
+
+def world(worlds: dict[str, World], provider: str, home: Path) -> World:
+    if provider not in worlds:
         sandbox, server = start(provider, seed=5, **SANDBOXES[provider])
-        proxy = RunningProxy(server.url, plan)
         settings = Settings(
-            home=tmp_path / provider,
+            home=home,
             secret_key=SecretStr(Fernet.generate_key().decode()),
             http_retry_attempts=5,
             http_backoff_max_s=0.05,
             http_max_retry_after_s=0.2,
             http_timeout_s=READ_TIMEOUT_S,
         )
-        app = App.create(settings)
-        options, secrets = source_settings(sandbox, proxy.url)
-        with app.db.session() as s:
-            tenant = add_tenant(s, "acme")
-            source_id = add_source(s, app.vault, tenant, provider, options, secrets).id
-        case = Case(app, ServedSandbox(sandbox, server), proxy, source_id)
-        opened.append(case)
-        return case
+        worlds[provider] = World(App.create(settings), ServedSandbox(sandbox, server), RunningProxy(server.url))
+    return worlds[provider]
 
-    yield make
-    for c in opened:
-        c.proxy.stop()
-        c.served.server.stop()
-        c.app.close()
+
+@pytest.fixture
+def case_for(worlds: dict[str, World], tmp_path_factory: pytest.TempPathFactory) -> object:
+    def make(provider: str, plan: Plan | None) -> Case:
+        w = world(worlds, provider, tmp_path_factory.mktemp(provider))
+        w.cases += 1
+        slug = f"case{w.cases}"
+        options, secrets = source_settings(w.served.sandbox, w.proxy.url)
+        with w.app.db.session() as s:
+            source_id = add_source(s, w.app.vault, add_tenant(s, slug), provider, options, secrets).id
+        w.proxy.arm(plan)
+        return Case(w.app, w.served, w.proxy, slug, source_id)
+
+    return make
 
 
 def refresh(case: Case) -> tuple[str, float]:
     with case.app.db.session() as s:
-        tenant = get_tenant(s, "acme")
+        tenant = get_tenant(s, case.tenant)
     run, _ = request_run(case.app.db, tenant)
     started = time.perf_counter()
     state = execute_inline(case.app, run.id, serial=True, on_finished=run_finished_hook(case.app, background=False))
@@ -113,14 +137,17 @@ def refresh(case: Case) -> tuple[str, float]:
 
 def failed_tasks(case: Case) -> list[TaskRun]:
     with case.app.db.read() as s:
-        rows = list(s.execute(select(TaskRun).where(TaskRun.state == "FAILED")).scalars())
+        rows = list(
+            s.execute(select(TaskRun).where(TaskRun.state == "FAILED", TaskRun.source_id == case.source_id)).scalars()
+        )
         s.expunge_all()
         return rows
 
 
 def alerts(case: Case, kind: str) -> list[Alert]:
     with case.app.db.read() as s:
-        rows = list(s.execute(select(Alert).where(Alert.kind == kind)).scalars())
+        tenant = get_tenant(s, case.tenant)
+        rows = list(s.execute(select(Alert).where(Alert.kind == kind, Alert.tenant_id == tenant.id)).scalars())
         s.expunge_all()
         return rows
 
