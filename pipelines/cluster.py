@@ -26,9 +26,16 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+# A worker is sent only as many tasks as it has threads (Dask's default keeps 10 % more queued
+# on it): the rest wait on the scheduler in priority order, where a click's task overtakes a
+# backfill's (pipelines.runners.dask_priority) instead of queueing behind ones already sent.
+LOCAL_SCHEDULER = {"distributed.scheduler.worker-saturation": 1.0}
+
+
 def connect(address: str | None, *, workers: int = 2, threads: int = 16, processes: bool | None = None) -> Any:
     """A ``distributed.Client``: to ``address`` if given, else to a new LocalCluster, whose
     workers are processes when there are several (``processes`` forces either way)."""
+    import dask
     from distributed import Client, LocalCluster
 
     for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core"):
@@ -41,15 +48,16 @@ def connect(address: str | None, *, workers: int = 2, threads: int = 16, process
     if processes is None:
         processes = workers > 1
     if not processes:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=threads,
-            processes=False,
-            dashboard_address=None,
-            silence_logs=logging.WARNING,
-        )
+        with dask.config.set(LOCAL_SCHEDULER):
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=threads,
+                processes=False,
+                dashboard_address=None,
+                silence_logs=logging.WARNING,
+            )
         return Client(cluster)
-    with _children_ignore_sigint(), warnings.catch_warnings():
+    with _children_ignore_sigint(), warnings.catch_warnings(), dask.config.set(LOCAL_SCHEDULER):
         # Its scheduler's HTTP server moves off 8787 when another cluster holds it: not news.
         warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         cluster = LocalCluster(

@@ -55,17 +55,40 @@ class SerialRunner:
         self._queue.clear()
 
 
+RUN_CLASSES = 10  # run.priority is 0 (clicks) .. 9 (onboarding backfills)
+TASK_SLOTS = 100  # the driver's own priorities are 0 .. 10
+TURNS = 100_000  # tasks of one run told apart by their order of submission
+
+
+def dask_priority(run_priority: int, submitted: int, task_priority: int) -> int:
+    """Dask's ``priority=`` (higher first) of a run's ``submitted``-th task: its run's class,
+    then fewest tasks submitted by its run so far (turns across runs), then the driver's order."""
+    run_class = RUN_CLASSES - 1 - min(max(run_priority, 0), RUN_CLASSES - 1)
+    turn = min(submitted, TURNS - 1)
+    return run_class * TURNS * TASK_SLOTS - turn * TASK_SLOTS + min(max(task_priority, 0), TASK_SLOTS - 1)
+
+
 class DaskRunner:
     """Tasks as Dask futures; workers load their own batches, only small summaries come back.
 
     A run that cannot make progress does not wait forever: when the scheduler has had no
     worker for ``no_workers_timeout_s`` while tasks wait (workers died, or none was started),
-    every outstanding task comes back FAILED (error kind INFRA) saying so, and the run ends."""
+    every outstanding task comes back FAILED (error kind INFRA) saying so, and the run ends.
 
-    def __init__(self, client: Any, cfg: WorkerConfig, *, no_workers_timeout_s: float = 60.0) -> None:
+    Runs share the cluster, so a task's Dask priority (higher runs first) says whose it is
+    (:func:`dask_priority`): the run's class first (refresh clicks and retries before schedules
+    before onboarding backfills: ``run_priority`` is ``run.priority``, 0 first), then how many
+    tasks its run already submitted (fewest first: runs of one class take turns, so a tenant's
+    200-task backfill does not hold back another's), then the driver's own order."""
+
+    def __init__(
+        self, client: Any, cfg: WorkerConfig, *, no_workers_timeout_s: float = 60.0, run_priority: int = 0
+    ) -> None:
         self.client = client
         self.cfg = cfg
         self.no_workers_timeout_s = no_workers_timeout_s
+        self.run_priority = run_priority
+        self._submitted = 0
         self._futures: dict[Any, int] = {}
         self._checked = 0.0
         self._no_workers_since: float | None = None
@@ -78,8 +101,9 @@ class DaskRunner:
             full,
             key=f"headwater-task-{task_id}-{uuid.uuid4().hex[:8]}",
             pure=False,
-            priority=priority,
+            priority=dask_priority(self.run_priority, self._submitted, priority),
         )
+        self._submitted += 1
         self._futures[fut] = task_id
 
     def wait(self, timeout: float) -> list[tuple[int, dict[str, Any]]]:

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
+
 from headwater.alerts import run_finished_hook
 from headwater.app import App, worker_config
 from pipelines import DaskRunner, TaskRunner, WorkerConfig, execute_run, set_run_state
@@ -35,10 +37,21 @@ class RunExecutor:
         self._client: Any = None
         self._lock = threading.Lock()
 
-    def _runner(self) -> TaskRunner:
+    def _runner(self, run_id: int) -> TaskRunner:
         if self._runner_factory is not None:
             return self._runner_factory(self.cfg)
-        return DaskRunner(self._dask(), self.cfg, no_workers_timeout_s=self.hw.settings.dask_no_workers_timeout_s)
+        return DaskRunner(
+            self._dask(),
+            self.cfg,
+            no_workers_timeout_s=self.hw.settings.dask_no_workers_timeout_s,
+            run_priority=self._priority(run_id),
+        )
+
+    def _priority(self, run_id: int) -> int:
+        """The run's class on the shared cluster (run.priority: clicks 0 .. backfills 9)."""
+        with self.hw.db.read() as s:
+            priority = s.execute(select(Run.priority).where(Run.id == run_id)).scalar()
+        return int(priority or 0)
 
     def _dask(self) -> Any:
         s = self.hw.settings
@@ -56,7 +69,7 @@ class RunExecutor:
             self.hw.vault,
             self.cfg,
             run_id,
-            runner=self._runner(),
+            runner=self._runner(run_id),
             on_finished=self._on_finished,
             recover_on_start=not self.hw.settings.broker_url,
         )

@@ -4,6 +4,13 @@ Bounded: ``concurrency`` threads, and at most one entry per run (coalescing alre
 waiting run per tenant scope). Ready runs are taken by priority (refresh clicks 0, schedules 5,
 onboarding backfills 9), then in arrival order. A run whose scope is busy is put back with a
 short delay instead of holding a thread.
+
+Clicks first under load: besides its ``concurrency`` threads for any run, the queue keeps
+``reserved`` threads (default: as many) that take only interactive runs (priority 0: refresh
+clicks, retries), so a click starts at once even while backfills hold every other thread; on
+the shared Dask cluster its tasks then go first too (``pipelines.runners.dask_priority``).
+Tenants take turns by construction: coalescing leaves at most one waiting run per tenant scope,
+and runs of one priority are taken in arrival order.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from pipelines.service import attempt
 
 log = logging.getLogger(__name__)
 
+INTERACTIVE = 0  # run.priority of refresh clicks and retries
+
 
 class InProcessQueue:
     def __init__(
@@ -26,6 +35,7 @@ class InProcessQueue:
         execute: Callable[[int], str],
         *,
         concurrency: int = 4,
+        reserved: int | None = None,
         busy_retry_s: float | None = None,
         recheck_s: float | None = None,
         on_error: Callable[[int, BaseException], object] | None = None,
@@ -33,6 +43,7 @@ class InProcessQueue:
     ) -> None:
         self._execute = execute
         self._concurrency = max(1, concurrency)
+        self._reserved = self._concurrency if reserved is None else max(0, reserved)
         self._busy_retry_s = busy_retry_s
         self._recheck_s = recheck_s
         self._on_error = on_error
@@ -59,7 +70,7 @@ class InProcessQueue:
             else:
                 heapq.heappush(self._ready, (priority, seq, run_id))
             self._start_threads()
-            self._cond.notify()
+            self._cond.notify_all()  # a reserved thread may not take it: let every idle one look
             return True
 
     @property
@@ -96,12 +107,15 @@ class InProcessQueue:
 
     # -- worker side ---------------------------------------------------------------------
     def _start_threads(self) -> None:
-        while len(self._threads) < self._concurrency:
-            t = threading.Thread(target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True)
+        while len(self._threads) < self._concurrency + self._reserved:
+            n = len(self._threads)
+            interactive_only = n >= self._concurrency
+            name = f"{self._name}-{'click-' if interactive_only else ''}{n}"
+            t = threading.Thread(target=self._work, args=(interactive_only,), name=name, daemon=True)
             self._threads.append(t)
             t.start()
 
-    def _take(self) -> tuple[int, int] | None:
+    def _take(self, interactive_only: bool = False) -> tuple[int, int] | None:
         with self._cond:
             while True:
                 if self._closed:
@@ -110,7 +124,7 @@ class InProcessQueue:
                 while self._later and self._later[0][0] <= now:
                     _, priority, seq, run_id = heapq.heappop(self._later)
                     heapq.heappush(self._ready, (priority, seq, run_id))
-                if self._ready:
+                if self._ready and (not interactive_only or self._ready[0][0] <= INTERACTIVE):
                     priority, _, run_id = heapq.heappop(self._ready)
                     self._waiting.discard(run_id)
                     self._running.add(run_id)
@@ -118,8 +132,8 @@ class InProcessQueue:
                 timeout = self._later[0][0] - now if self._later else None
                 self._cond.wait(timeout)
 
-    def _work(self) -> None:
-        while (item := self._take()) is not None:
+    def _work(self, interactive_only: bool = False) -> None:
+        while (item := self._take(interactive_only)) is not None:
             run_id, priority = item
             try:
                 self._run(run_id, priority)

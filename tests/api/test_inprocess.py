@@ -32,7 +32,7 @@ def test_ready_runs_are_taken_by_priority_then_arrival() -> None:
         order.append(run_id)
         return "COMPLETED"
 
-    q = InProcessQueue(execute, concurrency=1)
+    q = InProcessQueue(execute, concurrency=1, reserved=0)  # no thread kept for clicks
     q.submit(1, priority=0)  # occupies the only thread
     for run_id, priority in [(2, 9), (3, 5), (4, 0), (5, 9), (6, 0)]:
         assert q.submit(run_id, priority)
