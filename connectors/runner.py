@@ -126,7 +126,11 @@ async def run_stream(
     if spec.prepare is not None:
         await spec.prepare(ctx, http)
     if spec.parent is None:
-        missing = await _run_listing(spec, ctx, http, store, result, cursor=cursor, full=full)
+        other = spec.alternative(ctx) if spec.alternative is not None else None
+        missing = await _run_listing(other or spec, ctx, http, store, result, cursor=cursor, full=full)
+        if other is not None and missing is not None and missing.pages == 0:
+            log.info("%s: %s; reading the listing with %s %s instead", spec.name, missing, spec.method, spec.path)
+            missing = await _run_listing(spec, ctx, http, store, result, cursor=cursor, full=full)
         if missing is not None:
             await _settle_missing(connector, missing, ctx, http, store, result)
     else:
@@ -237,6 +241,8 @@ async def _run_listing(
     async def on_page(records: list[Any], url: str) -> bool:
         records = privatized(spec, records, ctx)
         kept, stop = tracker.keep(records) if tracker else (records, False)
+        if spec.expand is not None:
+            kept = records = await spec.expand(kept, ctx, http)
         rows, bad = normalize_records(spec, kept, ctx)
         if tracker:
             tracker.saw(kept)

@@ -116,6 +116,8 @@ StatusHook = Callable[[int, StreamContext], str | None]
 PrepareHook = Callable[[StreamContext, "HttpClient"], Awaitable[None]]
 CollectHook = Callable[[list[Mapping[str, Any]], StreamContext], Iterable[Row]]
 RedactHook = Callable[[Mapping[str, Any], StreamContext], Any]
+# async: the kept records of one page, completed (e.g. nested pages followed) before they are normalized
+ExpandHook = Callable[[list[Any], StreamContext, "HttpClient"], Awaitable[list[Any]]]
 
 
 class StatusAction:
@@ -190,6 +192,12 @@ class StreamSpec:
     prepare: PrepareHook | None = None  # async, once per task before the listing (fills ctx.state)
     collect: CollectHook | None = None  # child streams: rows from one parent's complete listing
     redact: RedactHook | None = None  # privacy: the raw record as it may be landed (e.g. without text)
+    # Another API for the same listing, chosen per task (GitHub GraphQL for pull requests): same
+    # name, store and cursor. When its first request answers "not found" (a server without that
+    # API), the task reads this spec instead. ``expand`` completes each page's kept records
+    # (nested pages); the records landed raw are then the completed ones.
+    alternative: Callable[[StreamContext], StreamSpec | None] | None = None
+    expand: ExpandHook | None = None
     # where its raw records carry names, e-mails, bodies, paths (connectors.privacy); None: undeclared
     privacy: Privacy | None = None
 

@@ -8,6 +8,7 @@ from typing import Any
 from connectors.connector import Connector, ConnectorMeta
 from connectors.github.check import check
 from connectors.github.classify import classify_github
+from connectors.github.graphql import DERIVED
 from connectors.github.options import HEADERS, GitHubOptions, GitHubSecrets, auth_for
 from connectors.github.streams import PARTITION_CHECK, STREAMS
 from connectors.streams import Partition
@@ -41,6 +42,7 @@ CONNECTOR = Connector(
     headers=HEADERS,
     classify=classify_github,
     check=check,
+    derived=DERIVED,
     sandbox="connectors.github.sandbox:make_sandbox",
 )
 

@@ -5,9 +5,15 @@
   documented guidance).
 * 401 Bad credentials and SAML / integration permission 403s: the customer must act, and the
   message says what to do.
+* GraphQL answers errors in a 200 body (``{"errors": [{"type": ...}]}``): ``RATE_LIMITED`` (or
+  ``RATE_LIMIT``) is transient (wait for ``X-RateLimit-Reset``); ``INSUFFICIENT_SCOPES`` and
+  ``FORBIDDEN`` need the customer; ``NOT_FOUND`` is a "not found" (the runner asks the
+  repository itself); anything else is a query this connector got wrong (BUG).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import httpx
 
@@ -27,8 +33,55 @@ def _message(response: httpx.Response) -> str:
     return ""
 
 
+def _graphql_errors(response: httpx.Response) -> list[dict[str, Any]]:
+    if response.status_code != 200:
+        return []
+    try:
+        path = response.request.url.path
+    except RuntimeError:  # a response built without its request (tests)
+        return []
+    if not path.endswith("/graphql"):  # only GraphQL bodies are read twice
+        return []
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+def classify_graphql(errors: list[dict[str, Any]], response: httpx.Response) -> Verdict:
+    types = {str(e.get("type") or "") for e in errors}
+    said = "; ".join(str(e.get("message") or e.get("type") or "") for e in errors)[:300]
+    if types & {"RATE_LIMITED", "RATE_LIMIT"}:
+        wait = retry_after_seconds(response)
+        return Verdict(
+            ErrorKind.TRANSIENT,
+            f"GitHub GraphQL rate limit exhausted; waiting for the reset ({said})",
+            wait if wait is not None else SECONDARY_LIMIT_WAIT_S,
+        )
+    if "INSUFFICIENT_SCOPES" in types:
+        return Verdict(
+            ErrorKind.CONFIG,
+            f"the token lacks a scope this GraphQL query needs ({said}); grant the scopes repo and read:org "
+            "(or read access to pull requests and contents), or set the source option graphql=false",
+        )
+    if "FORBIDDEN" in types:
+        return Verdict(
+            ErrorKind.CONFIG,
+            f"GitHub refused the GraphQL query ({said}); if the organization enforces SAML single sign-on, "
+            "authorize the token for it, else grant read access to its repositories",
+        )
+    if types == {"NOT_FOUND"}:
+        return Verdict(ErrorKind.CONFIG, f"not found ({said})", not_found=True)
+    return Verdict(ErrorKind.BUG, f"GitHub rejected the GraphQL query ({said})")
+
+
 def classify_github(response: httpx.Response) -> Verdict:
     status = response.status_code
+    errors = _graphql_errors(response)
+    if errors:
+        return classify_graphql(errors, response)
     if status < 300 or status == 304:
         return classify_response(response)
     message = _message(response).lower()

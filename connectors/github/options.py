@@ -27,6 +27,9 @@ class GitHubOptions(SourceOptions):
     include_archived: bool = Field(
         False, description="also read archived (read-only) repositories; by default they are listed but skipped"
     )
+    graphql: bool = Field(
+        True, description="read pull requests with their reviews and commits in one GraphQL query per page; false: REST"
+    )
 
     @field_validator("org")
     @classmethod

@@ -12,7 +12,9 @@ is paged moves to the front: newest-first, that only repeats a record on the nex
 oldest-first (sort=updated&direction=asc) would shift an unread record onto a page already read
 and, with a cursor advanced per page, lose it for good.
 * reviews and PR commits: GitHub has no repository-level listing, so they are child streams of
-  the pull requests updated since the child's own watermark.
+  the pull requests updated since the child's own watermark. With the ``graphql`` option (the
+  default) the pull request listing brings them itself (:mod:`connectors.github.graphql`) and
+  the child streams skip every parent.
 * everything else (org members, repositories, branches) is a complete listing made cheap by ETags.
 """
 
@@ -22,6 +24,8 @@ from typing import Any
 
 from connectors.cursors import ChildOf, NewestFirst, Since, Snapshot, cursor_text
 from connectors.github import normalize as n
+from connectors.github import shapes
+from connectors.github.graphql import graphql_alternative, rest_expand, skip_children
 from connectors.http.pagination import LinkHeaderPaginator
 from connectors.privacy import Privacy
 from connectors.streams import ParentSpec, PartitionCheck, StatusAction, StreamContext, StreamSpec
@@ -82,6 +86,7 @@ PULL_REQUEST_PARENT = ParentSpec(
     fields=("number",),
     partition_column="repository_external_id",
     partition_value="external_id",
+    select=skip_children,  # with GraphQL on, the pull request listing loaded them
 )
 
 # Privacy (connectors.privacy). Every account object (user, assignee(s), actor, requested
@@ -156,7 +161,9 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="pull_requests",
         path="repos/{owner}/{repo}/pulls",
-        normalize=n.pull_request,
+        normalize=shapes.pull_request,  # with reviews and commits when the record carries them
+        alternative=graphql_alternative,  # GraphQL, unless the source says graphql=false
+        expand=rest_expand,  # REST fallback of the GraphQL listing: each PR's sub-listings embedded
         params=_pulls,
         paginator=LinkHeaderPaginator,
         cursor=NewestFirst("updated_at"),

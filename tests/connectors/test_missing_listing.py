@@ -55,7 +55,8 @@ def fake() -> FakeGitHub:
 
 @pytest.fixture
 def rt(make_runtime: MakeRuntime) -> SourceRuntime:
-    return make_runtime("github", {"base_url": BASE, "org": "acme"}, {"token": "ghp_test"})
+    # the REST path of pull requests (with GraphQL on, /graphql is asked first)
+    return make_runtime("github", {"base_url": BASE, "org": "acme", "graphql": False}, {"token": "ghp_test"})
 
 
 def task(rt: SourceRuntime, db: Database, fake: FakeGitHub, stream: str) -> StreamResult:

@@ -40,7 +40,7 @@ def source(cassette: Cassette, serve: Serve, make_runtime: MakeRuntime) -> Sourc
     base = OFFLINE
     if not cassette.data:  # recording: a live sandbox answers
         base = serve(repos=2, commits=5, pulls=2, issues=1).url
-    return make_runtime("github", {"base_url": base, "org": ORG}, {"token": TOKEN})
+    return make_runtime("github", {"base_url": base, "org": ORG, "graphql": False}, {"token": TOKEN})
 
 
 def run(rt: SourceRuntime, db: Database, streams: list[str]) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def test_a_partition_failing_mid_run_catches_up_on_the_rerun(
     served = serve(**SMALL)
     repo = [r for r in served.sandbox.world.repos if r.pulls and not r.archived][-1]
     served.faults(fail_paths=[f"/{repo.name}/pulls/"])  # the reviews and PR commits of one repository
-    rt = github_source(served)
+    rt = github_source(served, graphql=False)  # the REST path: reviews and PR commits per pull request
     with pytest.raises(ConnectorError) as err:
         run(rt, sqlite_db)
     assert error_kind(err.value) is ErrorKind.TRANSIENT

@@ -17,6 +17,9 @@ from tests.ingest_support import live_counts, rows
 Serve = Callable[..., Served]
 MakeSource = Callable[..., SourceRuntime]
 SMALL = {"repos": 4, "commits": 10, "pulls": 4, "issues": 3}  # 2 ingested, 1 empty, 1 archived
+# These tests read the REST path of pull requests (per-PR reviews and commits); test_graphql.py
+# compares the GraphQL path (the default) with it row by row.
+REST = {"graphql": False}
 
 
 def run(rt: SourceRuntime, db: Database) -> Any:
@@ -35,7 +38,7 @@ def quarantined(db: Database, source_id: int) -> int:
 def test_full_refresh_loads_exactly_the_truth(serve: Serve, github_source: MakeSource, sqlite_db: Database) -> None:
     served = serve(repos=5)
     truth = served.truth()
-    rt = github_source(served)
+    rt = github_source(served, **REST)
     report = run(rt, sqlite_db)
     assert counts(sqlite_db, rt, truth) == truth["counts"]
     assert quarantined(sqlite_db, rt.source_id) == 0
@@ -65,7 +68,7 @@ def test_unchanged_refresh_makes_only_conditional_or_incremental_requests(
 ) -> None:
     served = serve(**SMALL)
     truth = served.truth()
-    rt = github_source(served)
+    rt = github_source(served, **REST)
     run(rt, sqlite_db)
     empty = next(r.name for r in served.sandbox.world.repos if r.empty)
     for _ in range(2):
@@ -87,7 +90,7 @@ def test_upstream_changes_are_picked_up_incrementally(
     serve: Serve, github_source: MakeSource, sqlite_db: Database
 ) -> None:
     served = serve(**SMALL)
-    rt = github_source(served)
+    rt = github_source(served, **REST)
     run(rt, sqlite_db)
     world = served.sandbox.world
     repo = next(r for r in world.repos if r.pulls and not r.archived)
@@ -127,7 +130,7 @@ def test_enterprise_server_base_url_and_archived_repositories(
     serve: Serve, github_source: MakeSource, sqlite_db: Database
 ) -> None:
     served = serve(**SMALL)
-    rt = github_source(served, base_suffix="/api/v3", include_archived=True)
+    rt = github_source(served, base_suffix="/api/v3", include_archived=True, **REST)
     run(rt, sqlite_db)
     expected = served.sandbox.world.counts(include_archived=True)
     assert live_counts(sqlite_db, rt.source_id, list(expected)) == expected

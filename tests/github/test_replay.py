@@ -43,7 +43,9 @@ def commit_keys(served: dict[str, Any]) -> set[tuple[str, str]]:
 def test_replayed_recordings_load_exactly_what_was_served(make_runtime: MakeRuntime, sqlite_db: Database) -> None:
     folder = require_recordings("github")
     with replay_server("github", folder) as url:
-        rt = make_runtime("github", {"base_url": url + "/api/v3", "org": "replayorg"}, {"token": "dummytoken"})
+        rt = make_runtime(
+            "github", {"base_url": url + "/api/v3", "org": "replayorg", "graphql": False}, {"token": "dummytoken"}
+        )
         asyncio.run(run_source_sequentially(rt, sqlite_db))  # raises on CONFIG/TRANSIENT/BUG
         served = httpx.get(f"{url}/__served").json()
         unmatched = httpx.get(f"{url}/__unmatched").json()
