@@ -5,20 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import pytest
+import httpx
 from sqlalchemy import select
 
 from connectors.errors import ErrorKind, error_kind
-from connectors.http.client import HttpClient, RetryPolicy
+from connectors.http.client import RetryPolicy
 from connectors.http.ratelimit import InMemoryRateBudget, RateBudget
 from connectors.runner import StreamResult
 from connectors.runtime import SourceRuntime, discovery_plan, open_http, partitions_of, plan_tasks, run_task
-from connectors.sandbox import RunningServer, Sandbox, serve_in_thread
+from connectors.sandbox import Sandbox
 from storage import Database
 from storage.models import Quarantine
-from tests.ingest_support import ServedSandbox, live_counts
+from tests.ingest_support import ServedSandbox, live_counts, replay_server, serve_sandboxes
 
 FAST_RETRY = RetryPolicy(
     attempts=5, max_elapsed_s=10, backoff_initial_s=0.01, backoff_max_s=0.05, max_retry_after_s=0.2
@@ -33,22 +34,8 @@ class Served(ServedSandbox):
 
 
 def serving(factory: Callable[..., Sandbox]) -> Iterator[Callable[..., Served]]:
-    running: list[RunningServer] = []
-
-    def start(**kw: Any) -> Served:
-        sandbox = factory(**kw)
-        server = serve_in_thread(sandbox)
-        running.append(server)
-        return Served(sandbox, server)
-
-    yield start
-    for server in running:
-        server.stop()
-
-
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the retry layer's attempts, shrink its waits."""
-    monkeypatch.setattr("connectors.runtime.HttpClient", lambda *a, **kw: HttpClient(*a, **{**kw, "retry": FAST_RETRY}))
+    """A ``serve(**size)`` fixture body for a Jira or Bitbucket sandbox."""
+    yield from serve_sandboxes(factory, Served)
 
 
 @dataclass
@@ -63,13 +50,20 @@ class Outcome:
         return {k for k, _ in self.errors.values()}
 
 
-def run_isolated(rt: SourceRuntime, db: Database, *, full: bool = False, budget: RateBudget | None = None) -> Outcome:
+def run_isolated(
+    rt: SourceRuntime,
+    db: Database,
+    *,
+    full: bool = False,
+    budget: RateBudget | None = None,
+    retry: RetryPolicy = FAST_RETRY,
+) -> Outcome:
     """Discovery, then every planned task; a failing task fails alone (its dependents still run
-    here, which is harmless for these tests)."""
+    here, which is harmless for these tests). The retry layer keeps its attempts, not its waits."""
 
     async def go() -> Outcome:
         out = Outcome()
-        async with open_http(rt, budget=budget or InMemoryRateBudget()) as http:
+        async with open_http(rt, budget=budget or InMemoryRateBudget(), retry=retry) as http:
             disc = discovery_plan(rt)
             plans = [disc] if disc else []
             try:
@@ -102,3 +96,26 @@ all_counts = live_counts  # the Atlassian tests' name for it
 def quarantined(db: Database, source_id: int) -> list[str]:
     with db.session() as s:
         return [q.reason for q in s.execute(select(Quarantine).where(Quarantine.source_id == source_id)).scalars()]
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A source run against the replay server of real recorded responses."""
+
+    rt: SourceRuntime
+    out: Outcome
+    served: dict[str, Any]  # template -> what the server handed out (GET /__served)
+
+
+def replayed(provider: str, folder: Path, db: Database, source: Callable[[str], SourceRuntime]) -> Replayed:
+    """Run ``source(replay URL)`` against the recordings in ``folder``: no task may fail, no record
+    be quarantined, and every request must match a recording."""
+    with replay_server(provider, folder) as url:
+        rt = source(url)
+        out = run_isolated(rt, db)
+        served = httpx.get(f"{url}/__served").json()["templates"]
+        unmatched = httpx.get(f"{url}/__unmatched").json()
+    assert out.errors == {}, out.errors
+    assert quarantined(db, rt.source_id) == []
+    assert unmatched == []
+    return Replayed(rt, out, served)

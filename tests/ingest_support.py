@@ -6,15 +6,16 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import func, select
 
 from connectors.http.ratelimit import InMemoryRateBudget
+from connectors.sandbox import RunningServer, serve_in_thread
 from storage import Database, model_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,3 +114,22 @@ class ServedSandbox:
 
     def reset_log(self) -> None:
         httpx.post(f"{self.url}/__reset").raise_for_status()
+
+
+S = TypeVar("S", bound=ServedSandbox)
+
+
+def serve_sandboxes(factory: Callable[..., Any], wrap: type[S]) -> Iterator[Callable[..., S]]:
+    """A fixture body: ``serve(**size)`` starts a sandbox of ``factory`` in a thread, wrapped in
+    ``wrap``; every one started is stopped at teardown."""
+    running: list[RunningServer] = []
+
+    def start(**kw: Any) -> S:
+        sandbox = factory(**kw)
+        server = serve_in_thread(sandbox)
+        running.append(server)
+        return wrap(sandbox, server)
+
+    yield start
+    for server in running:
+        server.stop()

@@ -17,24 +17,23 @@ from connectors.sandbox.kit import RunningServer, serve_in_thread
 from connectors.streams import Partition
 from storage import Database
 from tests.conftest import MakeRuntime
-from tests.ingest_support import FastClock, live_counts, rows
+from tests.connectors.providers import BY_KIND, runtime_on, served_sandbox
+from tests.ingest_support import FastClock, ServedSandbox, live_counts, rows
 
 ENTITIES = ["project", "release", "work_item", "person", "comment"]
 
 
 @pytest.fixture
 def sandbox() -> Iterator[tuple[AhaSandbox, RunningServer]]:
-    sb = make_sandbox(seed=11, minute_s=0.03, products=2, features=10)
-    server = serve_in_thread(sb)
-    yield sb, server
-    server.stop()
+    """The aha sandbox of the shared provider table (tests/connectors/providers.py)."""
+    for served in served_sandbox(BY_KIND["aha"]):
+        yield served.sandbox, served.server
 
 
 def runtime(
     make_runtime: MakeRuntime, sb: AhaSandbox, server: RunningServer, db: Database | None = None, **options: Any
 ) -> SourceRuntime:
-    truth = sb.truth()
-    return make_runtime("aha", {"base_url": server.url, **truth["options"], **options}, truth["secrets"], db=db)
+    return runtime_on(BY_KIND["aha"], ServedSandbox(sb, server), make_runtime, db=db, **options)
 
 
 def run(rt: SourceRuntime, db: Database, **kwargs: Any) -> Any:

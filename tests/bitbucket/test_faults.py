@@ -4,25 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
-
 from connectors.errors import ErrorKind
 from connectors.runtime import SourceRuntime
 from storage import Database
-from tests.atlassian_support import Served, fast_retries, run, run_isolated
+from tests.atlassian_support import Served, run, run_isolated
 from tests.ingest_support import FastClock
 
 Serve = Callable[..., Served]
 Source = Callable[..., SourceRuntime]
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    fast_retries(monkeypatch)
-
-
-def exact(served: Served, rt: SourceRuntime, db: Database) -> bool:
-    return served.loaded_exactly(db, rt.source_id)
 
 
 def test_a_repository_without_permission_fails_only_its_own_tasks(
@@ -62,7 +51,7 @@ def test_persistent_rate_limits_are_transient_then_a_rerun_is_exact(
     hourly.reset()  # the hour has passed
     hourly.limit = 1000
     run(rt, sqlite_db)
-    assert exact(served, rt, sqlite_db)
+    assert served.loaded_exactly(sqlite_db, rt.source_id)
 
 
 def test_rate_limit_headers_like_bitbucket(serve: Serve) -> None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from storage import Database
-from tests.atlassian_support import quarantined, run_isolated
+from tests.atlassian_support import replayed
 from tests.conftest import MakeRuntime, require_recordings
-from tests.ingest_support import replay_server, rows
+from tests.ingest_support import rows
 
 B = "/repositories/{workspace}/{repo_slug}"
 TEMPLATES: dict[str, tuple[str, str]] = {  # template -> (entity, column holding the served id)
@@ -39,15 +38,13 @@ def test_replay_end_to_end(
     make_runtime: MakeRuntime, sqlite_db: Database, suffix: str, secrets: dict[str, str]
 ) -> None:
     folder = require_recordings("bitbucket")
-    with replay_server("bitbucket", folder) as url:
-        rt = make_runtime("bitbucket", {"base_url": url + suffix, "workspace": "any-workspace"}, secrets)
-        out = run_isolated(rt, sqlite_db)
-        served = httpx.get(f"{url}/__served").json()["templates"]
-        unmatched = httpx.get(f"{url}/__unmatched").json()
-
-    assert out.errors == {}, out.errors
-    assert quarantined(sqlite_db, rt.source_id) == []
-    assert unmatched == []
+    run = replayed(
+        "bitbucket",
+        folder,
+        sqlite_db,
+        lambda url: make_runtime("bitbucket", {"base_url": url + suffix, "workspace": "any-workspace"}, secrets),
+    )
+    rt, served = run.rt, run.served
     assert rows(sqlite_db, rt.source_id, "repository")
     for template, (entity, column) in TEMPLATES.items():
         assert template in served, f"the connector never read {template}"

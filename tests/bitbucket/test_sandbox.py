@@ -53,7 +53,6 @@ def test_a_second_run_is_incremental(serve: Serve, bitbucket_source: Source, sql
     served = serve()
     rt = bitbucket_source(served)
     first = run(rt, sqlite_db)
-    before = all_counts(sqlite_db, rt.source_id, list(served.truth()["counts"]))
     served.reset_log()
     second = run(rt, sqlite_db)
     assert second.requests < first.requests / 2
@@ -63,7 +62,6 @@ def test_a_second_run_is_incremental(serve: Serve, bitbucket_source: Source, sql
     assert len(commit_pages) == 3  # one page per repository: stops at the hash seen last time
     commits = [res for key, res in second.results.items() if ":commits:" in key]
     assert sum(r.records_loaded for r in commits) == 0
-    assert all_counts(sqlite_db, rt.source_id, list(before)) == before
 
 
 def test_pr_state_changes_and_new_commits_are_reflected(

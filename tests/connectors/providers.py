@@ -18,6 +18,7 @@ from connectors.jira.sandbox import make_sandbox as jira_sandbox
 from connectors.runtime import SourceRuntime
 from connectors.sandbox import RunningServer, Sandbox, serve_in_thread
 from connectors.slack.sandbox import make_sandbox as slack_sandbox
+from storage import Database
 from tests.conftest import MakeRuntime
 from tests.ingest_support import ServedSandbox
 
@@ -134,6 +135,7 @@ def runtime_on(
     make_runtime: MakeRuntime,
     *,
     secrets: dict[str, Any] | None = None,
+    db: Database | None = None,
     **options: Any,
 ) -> SourceRuntime:
     """A source of ``provider`` reading ``served`` with the sandbox's own options and secrets."""
@@ -141,4 +143,4 @@ def runtime_on(
     settings: dict[str, Any] = {**truth["options"]}
     settings.pop("base_url", None)  # Slack's is a suffix, given by the table
     settings = {"base_url": served.url + provider.base_suffix, **settings, **options}
-    return make_runtime(provider.kind, settings, secrets or truth["secrets"])
+    return make_runtime(provider.kind, settings, secrets or truth["secrets"], db=db)

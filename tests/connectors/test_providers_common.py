@@ -19,15 +19,10 @@ from connectors.errors import ErrorKind
 from connectors.registry import KINDS
 from connectors.runtime import SourceRuntime, open_http
 from storage import Database, model_for
-from tests.atlassian_support import Outcome, fast_retries, quarantined, run_isolated
+from tests.atlassian_support import Outcome, quarantined, run_isolated
 from tests.conftest import MakeRuntime
 from tests.connectors.providers import BY_KIND, PROVIDERS, REJECTED, Provider, Rejected, runtime_on
 from tests.ingest_support import FastClock, ServedSandbox, rows
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    fast_retries(monkeypatch)  # the retry layer keeps its attempts, not its waits
 
 
 def refresh(rt: SourceRuntime, db: Database) -> Outcome:

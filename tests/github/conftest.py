@@ -11,9 +11,8 @@ import pytest
 from connectors.github.sandbox import make_sandbox
 from connectors.http.client import HttpClient, RetryPolicy
 from connectors.runtime import SourceRuntime
-from connectors.sandbox import RunningServer, serve_in_thread
 from tests.conftest import MakeRuntime
-from tests.ingest_support import ServedSandbox
+from tests.ingest_support import ServedSandbox, serve_sandboxes
 
 FAST_RETRY = RetryPolicy(
     attempts=3, max_elapsed_s=10, backoff_initial_s=0.01, backoff_max_s=0.05, max_retry_after_s=0.2
@@ -30,17 +29,7 @@ class Served(ServedSandbox):
 @pytest.fixture
 def serve() -> Iterator[Callable[..., Served]]:
     """``serve(**size)`` starts a GitHub sandbox in a thread (stopped at teardown)."""
-    running: list[RunningServer] = []
-
-    def start(**kw: Any) -> Served:
-        sandbox = make_sandbox(**kw)
-        server = serve_in_thread(sandbox)
-        running.append(server)
-        return Served(sandbox, server)
-
-    yield start
-    for server in running:
-        server.stop()
+    yield from serve_sandboxes(make_sandbox, Served)
 
 
 @pytest.fixture

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
-
 from connectors.errors import ErrorKind
 from connectors.runtime import SourceRuntime
 from storage import Database
-from tests.atlassian_support import Served, all_counts, fast_retries, run, run_isolated
+from tests.atlassian_support import Served, all_counts, run, run_isolated
 
 Serve = Callable[..., Served]
 Source = Callable[..., SourceRuntime]
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    fast_retries(monkeypatch)
-
-
-def exact(served: Served, rt: SourceRuntime, db: Database) -> bool:
-    return served.loaded_exactly(db, rt.source_id)
 
 
 def test_a_project_the_account_cannot_read_fails_only_its_own_tasks(
@@ -60,7 +49,7 @@ def test_persistent_faults_are_transient_then_a_rerun_is_exact(
     assert out.kinds() == {ErrorKind.TRANSIENT}
     served.faults()
     run(rt, sqlite_db)
-    assert exact(served, rt, sqlite_db)
+    assert served.loaded_exactly(sqlite_db, rt.source_id)
 
 
 def test_the_sandbox_rate_limit_answers_like_jira(serve: Serve) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 
 from storage import Database
 from storage.models import RawPage
-from tests.atlassian_support import quarantined, run_isolated
+from tests.atlassian_support import replayed
 from tests.conftest import MakeRuntime, require_recordings
-from tests.ingest_support import replay_server, rows
+from tests.ingest_support import rows
 
 API = "/rest/api/{v:2|3|latest}"
 ENTITY_TEMPLATES = {
@@ -31,19 +30,14 @@ def served_ids(template: dict[str, Any]) -> set[str]:
 
 def test_replay_end_to_end(make_runtime: MakeRuntime, sqlite_db: Database) -> None:
     folder = require_recordings("jira")
-    with replay_server("jira", folder) as url:
-        rt = make_runtime(
-            "jira",
-            {"base_url": f"{url}/any/site", "projects": "*"},
-            {"email": "someone@example.com", "api_token": "dummytoken"},
-        )
-        out = run_isolated(rt, sqlite_db)
-        served = httpx.get(f"{url}/__served").json()["templates"]
-        unmatched = httpx.get(f"{url}/__unmatched").json()
-
-    assert out.errors == {}, out.errors
-    assert quarantined(sqlite_db, rt.source_id) == []
-    assert unmatched == []
+    secrets = {"email": "someone@example.com", "api_token": "dummytoken"}
+    run = replayed(
+        "jira",
+        folder,
+        sqlite_db,
+        lambda url: make_runtime("jira", {"base_url": f"{url}/any/site", "projects": "*"}, secrets),
+    )
+    rt, out, served = run.rt, run.out, run.served
     # projects=* means every project the site lists.
     assert {p["key"] for p in rows(sqlite_db, rt.source_id, "project")} == {"EX", "ABC"}
     assert {k.split(":")[2] for k in out.results if ":issues:" in k} == {"EX", "ABC"}

@@ -60,7 +60,6 @@ def test_a_second_run_is_incremental(serve: Serve, jira_source: Source, sqlite_d
     served = serve()
     rt = jira_source(served)
     first = run(rt, sqlite_db)
-    before = all_counts(sqlite_db, rt.source_id, list(served.truth()["counts"]))
     served.reset_log()
     second = run(rt, sqlite_db)
     assert second.requests < first.requests
@@ -70,7 +69,6 @@ def test_a_second_run_is_incremental(serve: Serve, jira_source: Source, sqlite_d
     # The one-minute overlap re-reads at most the newest issue of each project.
     assert all(res.records_fetched <= 1 for _, res in issue_pages)
     assert not any(r["path"].endswith(("/changelog", "/comment", "/worklog")) for r in served.requests())
-    assert all_counts(sqlite_db, rt.source_id, list(before)) == before
 
 
 def test_new_work_is_picked_up(serve: Serve, jira_source: Source, sqlite_db: Database) -> None:

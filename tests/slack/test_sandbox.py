@@ -21,26 +21,23 @@ from connectors.streams import Partition
 from storage import Database
 from storage.models import RawPage
 from tests.conftest import MakeRuntime
-from tests.ingest_support import FastClock, live_counts, rows
+from tests.connectors.providers import BY_KIND, runtime_on, served_sandbox
+from tests.ingest_support import FastClock, ServedSandbox, live_counts, rows
 
 ENTITIES = ["person", "channel", "message"]
 
 
 @pytest.fixture
 def sandbox() -> Iterator[tuple[SlackSandbox, RunningServer]]:
-    sb = make_sandbox(seed=5, minute_s=0.03, channels=3, messages=12)
-    server = serve_in_thread(sb)
-    yield sb, server
-    server.stop()
+    """The slack sandbox of the shared provider table (tests/connectors/providers.py)."""
+    for served in served_sandbox(BY_KIND["slack"]):
+        yield served.sandbox, served.server
 
 
 def runtime(
     make_runtime: MakeRuntime, sb: SlackSandbox, server: RunningServer, db: Database | None = None, **options: Any
 ) -> SourceRuntime:
-    truth = sb.truth()
-    settings = dict(truth["options"])
-    settings["base_url"] = server.url + settings.pop("base_url")  # "/api": the methods live under it
-    return make_runtime("slack", {**settings, **options}, truth["secrets"], db=db)
+    return runtime_on(BY_KIND["slack"], ServedSandbox(sb, server), make_runtime, db=db, **options)
 
 
 def run(rt: SourceRuntime, db: Database, clock: FastClock | None = None, **kwargs: Any) -> Any:
