@@ -40,7 +40,12 @@
       .then(function (body) {
         var runId = body.run_id || body.id;
         toast((said || queued)(body));
-        if (runId) window.location.assign("/runs/" + runId);
+        if (runId) {
+          window.location.assign("/runs/" + runId);
+        } else {  // nothing to follow (a reset): the button is ready again
+          button.disabled = false;
+          button.textContent = label;
+        }
       })
       .catch(function (err) {
         toast(err.message, true);
@@ -69,6 +74,18 @@
         post("/api/tenants/" + encodeURIComponent(button.dataset.tenant) + "/refresh", button, "Queuing…");
       } else if (button.dataset.action === "retry") {
         post("/api/runs/" + encodeURIComponent(button.dataset.run) + "/retry", button, "Retrying…");
+      } else if (button.dataset.action === "reset") {
+        var source = button.dataset.source;
+        if (!window.confirm("Reset source #" + source + "'s cursors and ETags? Its next run reads everything again.")) return;
+        post(
+          "/api/tenants/" + encodeURIComponent(button.dataset.tenant) + "/sources/" + encodeURIComponent(source) + "/reset",
+          button,
+          "Resetting…",
+          function (body) {
+            return "Source #" + body.source_id + ": " + body.cursors_cleared + " cursors and " + body.etags_cleared +
+              " ETags cleared; its next run reads everything again";
+          }
+        );
       } else if (button.dataset.action === "cancel") {
         post("/api/runs/" + encodeURIComponent(button.dataset.run) + "/cancel", button, "Cancelling…", function (body) {
           return "Run #" + body.id + " cancelled";
