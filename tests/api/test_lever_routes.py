@@ -262,3 +262,15 @@ def test_delete_needs_confirmation_and_says_what_it_deletes(
     assert count(hw, Source) == 0 and count(hw, PullRequest) == 0 and count(hw, TaskRun, source_id=sid) == 0
     assert client.get("/api/tenants/acme/sources", headers=ADMIN_H).json() == []
     assert client.delete(url + "?confirm=true", headers=ADMIN_H).status_code == 404
+
+
+def test_ids_no_database_can_hold_are_422(client: TestClient, tenants: Tenants) -> None:
+    huge = 2**40
+    base = f"/api/tenants/acme/sources/{huge}"
+    answers = {
+        "reset": client.post(f"{base}/reset", headers=ADMIN_H).status_code,
+        "renormalize": client.post(f"{base}/renormalize", headers=ADMIN_H).status_code,
+        "delete": client.delete(f"{base}?confirm=true", headers=ADMIN_H).status_code,
+        "patch": client.patch(base, json={"enabled": False}, headers=ADMIN_H).status_code,
+    }
+    assert answers == {"reset": 422, "renormalize": 422, "delete": 422, "patch": 422}
