@@ -1,73 +1,172 @@
-"""Full ingest and unchanged refresh of a sandbox GitHub org, serially (run_source_sequentially).
+"""A full ingest of a sandbox GitHub org through the CLI, REST vs GraphQL, side by side.
 
-    .venv/bin/python bench/github_ingest.py [--repos 10] [--latency 0 100]
+    .venv/bin/python bench/github_ingest.py [--repos 10] [--latency 0 100] [--rounds 3]
 
-Prints one JSON document: per latency, the requests and wall time of the full ingest and of the
-unchanged second refresh (and how the refresh's requests were answered).
+The org is the one of issue #15 (10 repositories: ~200 pull requests with ~1.5 reviews and 1-4
+commits each, ~200 issues, 15 members); the sandbox runs in its own process with ``--latency``
+ms added to every request. Per latency, the two source settings (``graphql=false`` and
+``graphql=true``) are run alternately, ``--rounds`` times each, each round into a fresh
+``HEADWATER_HOME``: ``headwater refresh TENANT --full --wait --json`` timed from process start
+to exit (set-up commands are not timed). Prints one JSON line per configuration (medians of the
+rounds: wall seconds, CPU seconds of the CLI process and its children, e.g. Dask workers;
+requests the sandbox served; rows loaded, and a digest of them), then one line of ratios
+(REST / GraphQL) per latency. ``identical_rows`` says both settings loaded the same rows.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography.fernet import Fernet
-from pydantic import SecretStr
 
-from connectors.github.sandbox import make_sandbox
-from connectors.runtime import run_source_sequentially
-from connectors.sandbox import serve_in_thread
-from storage import Database, upgrade
-from tenancy import Vault, add_source, add_tenant, runtime_for
+HERE = Path(__file__).resolve().parent.parent
+SIZE = {"pulls": 25, "issues": 25, "commits": 42, "members": 15}  # per repository (members: the org)
 
 
-def measure(repos: int, latency_ms: float, workdir: Path) -> dict[str, Any]:
-    sandbox = make_sandbox(repos=repos, latency_ms=latency_ms)
-    server = serve_in_thread(sandbox)
-    db = Database(f"sqlite:///{workdir}/github-{latency_ms:g}.db")
-    try:
-        upgrade(db)
-        vault = Vault(SecretStr(Fernet.generate_key().decode()))
-        truth = sandbox.truth()
-        with db.session() as s:
-            options = {"base_url": server.url, **truth["options"]}
-            source = add_source(s, vault, add_tenant(s, "bench"), "github", options, truth["secrets"])
-            rt = runtime_for(source, vault)
-        out: dict[str, Any] = {"latency_ms": latency_ms, "repos": repos, "truth": truth["counts"]}
-        for phase in ("full_ingest", "unchanged_refresh"):
-            sandbox.requests.clear()
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Sandbox:
+    """The GitHub sandbox of the given size in its own process (this script with --serve)."""
+
+    def __init__(self, repos: int, latency_ms: float) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, __file__, "--serve", str(self.port), "--repos", str(repos)]
+        cmd += ["--latency", str(latency_ms)]
+        self.proc = subprocess.Popen(cmd, cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                self.truth = httpx.get(self.url + "/__truth", timeout=2).json()
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("the sandbox did not start")
+
+    def served(self) -> int:
+        return len(httpx.get(self.url + "/__requests", timeout=30).json())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def serve(port: int, repos: int, latency_ms: float) -> None:
+    import uvicorn
+
+    from connectors.github.sandbox import make_sandbox
+
+    sandbox = make_sandbox(seed=7, latency_ms=latency_ms, repos=repos, **SIZE)
+    uvicorn.run(sandbox.app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, "-m", "headwater", *args], cwd=HERE, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"headwater {' '.join(args[:3])}: {done.stderr.strip()[-300:]}")
+    return done
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def one_round(repos: int, latency_ms: float, graphql: bool) -> dict[str, Any]:
+    from storage import Database
+    from storage.digest import data_digest
+
+    with tempfile.TemporaryDirectory(prefix="hw-bench-") as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+        env.update(
+            HEADWATER_HOME=tmp, HEADWATER_SECRET_KEY=Fernet.generate_key().decode(), HEADWATER_LOG_LEVEL="WARNING"
+        )
+        sandbox = Sandbox(repos, latency_ms)
+        try:
+            cli(env, "db", "upgrade", "--json")
+            cli(env, "tenant", "add", "bench", "--json")
+            options = {"base_url": sandbox.url, **sandbox.truth["options"], "graphql": str(graphql).lower()}
+            add = ["source", "add", "bench", "github", "--no-backfill", "--json"]
+            add += [x for k, v in options.items() for x in ("--option", f"{k}={v}")]
+            add += [x for k, v in sandbox.truth["secrets"].items() for x in ("--secret", f"{k}={v}")]
+            cli(env, *add)
+            before, cpu_before = sandbox.served(), children_cpu()
             started = time.perf_counter()
-            report = asyncio.run(run_source_sequentially(rt, db))
-            elapsed = time.perf_counter() - started
-            log = sandbox.api_requests()
-            out[phase] = {
-                "requests": len(log),
-                "wall_s": round(elapsed, 2),
-                "records_loaded": report.records_loaded,
-                "answers": dict(Counter(str(x.status) for x in log)),
-                "conditional": sum(1 for x in log if x.conditional),
-                "incremental_since": sum(1 for x in log if "since=" in x.query),
-            }
-        return out
-    finally:
-        server.stop()
-        db.dispose()
+            done = cli(env, "refresh", "bench", "--full", "--wait", "--json")
+            wall = time.perf_counter() - started
+            cpu = children_cpu() - cpu_before
+            requests = sandbox.served() - before
+        finally:
+            sandbox.stop()
+        db = Database(f"sqlite:///{tmp}/headwater.db")
+        try:
+            digest, counts = data_digest(db)
+        finally:
+            db.dispose()
+    doc = json.loads(done.stdout)
+    return {"wall_s": wall, "cpu_s": cpu, "requests": requests, "rows": counts, "digest": digest, "state": doc["state"]}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repos", type=int, default=10)
-    parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 100.0])
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        results = [measure(args.repos, latency, Path(tmp)) for latency in args.latency]
-    print(json.dumps({"benchmark": "github_ingest", "runs": results}, indent=2))
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repos", type=int, default=10)
+    p.add_argument("--latency", type=float, nargs="+", default=[0.0, 100.0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.serve is not None:
+        serve(args.serve, args.repos, args.latency[0])
+        return
+    for latency in args.latency:
+        rounds: dict[str, list[dict[str, Any]]] = {"rest": [], "graphql": []}
+        for _ in range(args.rounds):
+            for api in rounds:
+                rounds[api].append(one_round(args.repos, latency, api == "graphql"))
+        lines = {}
+        for api, rs in rounds.items():
+            lines[api] = {
+                "benchmark": "github_ingest",
+                "api": api,
+                "latency_ms": latency,
+                "repos": args.repos,
+                "rounds": len(rs),
+                "requests": int(statistics.median(r["requests"] for r in rs)),
+                "wall_s": round(statistics.median(r["wall_s"] for r in rs), 2),
+                "cpu_s": round(statistics.median(r["cpu_s"] for r in rs), 2),
+                "rows": sum(rs[-1]["rows"].values()),
+                "rows_by_entity": rs[-1]["rows"],
+                "walls_s": [round(r["wall_s"], 2) for r in rs],
+                "states": sorted({r["state"] for r in rs}),
+                "digest": rs[-1]["digest"][:16],
+            }
+            print(json.dumps(lines[api]), flush=True)
+        rest, gql = lines["rest"], lines["graphql"]
+        ratios = {
+            "benchmark": "github_ingest",
+            "latency_ms": latency,
+            "ratio": "rest/graphql",
+            "requests": round(rest["requests"] / gql["requests"], 2),
+            "wall_s": round(rest["wall_s"] / gql["wall_s"], 2),
+            "cpu_s": round(rest["cpu_s"] / gql["cpu_s"], 2) if gql["cpu_s"] else None,
+            "identical_rows": len({r["digest"] for rs in rounds.values() for r in rs}) == 1,
+        }
+        print(json.dumps(ratios), flush=True)
 
 
 if __name__ == "__main__":
