@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -17,23 +18,18 @@ from connectors.sandbox.kit import RunningServer, serve_in_thread
 from connectors.streams import Partition
 from storage import Database
 from tests.conftest import MakeRuntime
-from tests.connectors.providers import BY_KIND, runtime_on, served_sandbox
-from tests.ingest_support import FastClock, ServedSandbox, live_counts, rows
+from tests.connectors.providers import runtime_of, sandbox_and_server
+from tests.ingest_support import FastClock, live_counts, rows
 
 ENTITIES = ["project", "release", "work_item", "person", "comment"]
 
 
 @pytest.fixture
 def sandbox() -> Iterator[tuple[AhaSandbox, RunningServer]]:
-    """The aha sandbox of the shared provider table (tests/connectors/providers.py)."""
-    for served in served_sandbox(BY_KIND["aha"]):
-        yield served.sandbox, served.server
+    yield from sandbox_and_server("aha")  # the sandbox of the shared provider table
 
 
-def runtime(
-    make_runtime: MakeRuntime, sb: AhaSandbox, server: RunningServer, db: Database | None = None, **options: Any
-) -> SourceRuntime:
-    return runtime_on(BY_KIND["aha"], ServedSandbox(sb, server), make_runtime, db=db, **options)
+runtime = partial(runtime_of, "aha")
 
 
 def run(rt: SourceRuntime, db: Database, **kwargs: Any) -> Any:

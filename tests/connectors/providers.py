@@ -144,3 +144,16 @@ def runtime_on(
     settings.pop("base_url", None)  # Slack's is a suffix, given by the table
     settings = {"base_url": served.url + provider.base_suffix, **settings, **options}
     return make_runtime(provider.kind, settings, secrets or truth["secrets"], db=db)
+
+
+def sandbox_and_server(kind: str) -> Iterator[tuple[Any, RunningServer]]:
+    """A fixture body for provider test folders that hold the sandbox and its server apart."""
+    for served in served_sandbox(BY_KIND[kind]):
+        yield served.sandbox, served.server
+
+
+def runtime_of(
+    kind: str, make_runtime: MakeRuntime, sb: Any, server: RunningServer, db: Database | None = None, **options: Any
+) -> SourceRuntime:
+    """:func:`runtime_on` for a sandbox and server held apart."""
+    return runtime_on(BY_KIND[kind], ServedSandbox(sb, server), make_runtime, db=db, **options)

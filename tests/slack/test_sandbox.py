@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -21,23 +22,18 @@ from connectors.streams import Partition
 from storage import Database
 from storage.models import RawPage
 from tests.conftest import MakeRuntime
-from tests.connectors.providers import BY_KIND, runtime_on, served_sandbox
-from tests.ingest_support import FastClock, ServedSandbox, live_counts, rows
+from tests.connectors.providers import runtime_of, sandbox_and_server
+from tests.ingest_support import FastClock, live_counts, rows
 
 ENTITIES = ["person", "channel", "message"]
 
 
 @pytest.fixture
 def sandbox() -> Iterator[tuple[SlackSandbox, RunningServer]]:
-    """The slack sandbox of the shared provider table (tests/connectors/providers.py)."""
-    for served in served_sandbox(BY_KIND["slack"]):
-        yield served.sandbox, served.server
+    yield from sandbox_and_server("slack")  # the sandbox of the shared provider table
 
 
-def runtime(
-    make_runtime: MakeRuntime, sb: SlackSandbox, server: RunningServer, db: Database | None = None, **options: Any
-) -> SourceRuntime:
-    return runtime_on(BY_KIND["slack"], ServedSandbox(sb, server), make_runtime, db=db, **options)
+runtime = partial(runtime_of, "slack")
 
 
 def run(rt: SourceRuntime, db: Database, clock: FastClock | None = None, **kwargs: Any) -> Any:
