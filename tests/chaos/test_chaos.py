@@ -4,7 +4,11 @@ sandboxes with latency while a seeded driver injects one fault at a random point
 Invariants after every fault, once the process or service is back: every run is terminal within
 BOUND_S and COMPLETED (none stuck, none failed by the fault); every tenant's data equal the
 sandbox's truth exactly (nothing lost, nothing duplicated); the run history, /metrics and the
-dashboard tell what happened. Each round's figures go to test-artifacts/chaos.jsonl.
+dashboard tell what happened, and the alert outbox holds exactly the alerts the round deserves:
+none after a fault the platform recovered from. One fault is a real failure (the target's
+provider answers 5xx past every retry): its run ends FAILED with exactly one run_failed alert,
+the bystanders complete untouched and raise none, and its retry completes with the truth and
+raises none. Each round's figures go to test-artifacts/chaos.jsonl.
 
 `.ci/run` runs CI_FAULTS once; `make chaos` (HEADWATER_CHAOS=full) runs every fault for several
 seeds.
@@ -20,7 +24,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
+from storage.models import Alert
 from tests.chaos.deployment import Deployment, deploy, postgres_down, restart_postgres, sigterm
 from tests.conftest import require_service
 
@@ -40,7 +47,7 @@ def restart(dep: Deployment, name: str, start: Callable[[], None]) -> Callable[[
     return fault
 
 
-def faults(dep: Deployment) -> dict[str, Callable[[], None]]:
+def faults(dep: Deployment, target: str) -> dict[str, Callable[[], None]]:
     def redis_restarted() -> None:
         sigterm(dep.procs["redis"])  # Redis writes its append-only file and exits
         time.sleep(3)
@@ -54,6 +61,9 @@ def faults(dep: Deployment) -> dict[str, Callable[[], None]]:
         time.sleep(OUTAGE_S)
         dep.start_redis()
 
+    def provider_down() -> None:  # the target's sandbox answers 502 to everything
+        dep.sandboxes[target][0].faults.fail_paths = ["/"]
+
     return {
         "celery worker SIGKILL (restarted)": restart(dep, "worker-a", lambda: dep.start_worker("worker-a")),
         "driver SIGKILL (not restarted)": driver_killed,
@@ -63,10 +73,22 @@ def faults(dep: Deployment) -> dict[str, Callable[[], None]]:
         "redis restart": redis_restarted,
         "postgres down 30 s": lambda: postgres_down(OUTAGE_S),
         "redis down 30 s": redis_down_30s,
+        PROVIDER_DOWN: provider_down,
     }
 
 
-CI_FAULTS = ["celery worker SIGKILL (restarted)", "dask worker SIGKILL", "postgres restart", "redis restart"]
+# The one fault that really fails a run: no platform recovery can fetch from a provider that
+# answers 5xx past every retry (HEADWATER_HTTP_RETRY_ATTEMPTS=4 in the deployment).
+PROVIDER_DOWN = "provider 5xx past retries (target only)"
+
+
+CI_FAULTS = [
+    "celery worker SIGKILL (restarted)",
+    "dask worker SIGKILL",
+    "postgres restart",
+    "redis restart",
+    PROVIDER_DOWN,
+]
 FULL = os.environ.get("HEADWATER_CHAOS") == "full"
 ALL_FAULTS = [
     "celery worker SIGKILL (restarted)",
@@ -77,6 +99,7 @@ ALL_FAULTS = [
     "redis restart",
     "postgres down 30 s",
     "redis down 30 s",
+    PROVIDER_DOWN,
 ]
 OUTAGE_S = 30.0
 SEEDS = [1, 2, 3] if FULL else [1]
@@ -106,6 +129,46 @@ def deployment(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         dep.db.dispose()
 
 
+def alerts_since(dep: Deployment, after_id: int) -> list[Alert]:
+    """Alerts raised (put in the outbox) since alert ``after_id``."""
+
+    def read() -> list[Alert]:
+        with dep.db.read() as s:
+            rows = list(s.execute(select(Alert).where(Alert.id > after_id).order_by(Alert.id)).scalars())
+            s.expunge_all()
+            return rows
+
+    return dep.db.retrying(read, what="alerts")
+
+
+def last_alert_id(dep: Deployment) -> int:
+    return max((a.id for a in alerts_since(dep, 0)), default=0)
+
+
+def expect_alerts(dep: Deployment, after_id: int, expected: dict[int, str], grace_s: float = 10.0) -> list[Alert]:
+    """The outbox since ``after_id`` holds exactly one ``run_failed`` alert per run of ``expected``
+    (run id -> its tenant) and nothing else. Alerts are written by the driver's hook right after
+    its run ends: wait up to ``grace_s`` for the expected ones, then a moment for strays."""
+    deadline = time.monotonic() + grace_s
+    while len(alerts_since(dep, after_id)) < len(expected) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(1.0)
+    raised = alerts_since(dep, after_id)
+    got = sorted((a.kind, a.payload.get("run_id"), a.payload.get("tenant")) for a in raised)
+    assert got == sorted(("run_failed", rid, slug) for rid, slug in expected.items()), got
+    return raised
+
+
+def responses(metrics: str, status: str) -> dict[str, float]:
+    """``headwater_http_responses_total`` of one status, by tenant."""
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(metrics):
+        for smp in family.samples:
+            if smp.name == "headwater_http_responses_total" and smp.labels["status"] == status:
+                out[smp.labels["tenant"]] = out.get(smp.labels["tenant"], 0.0) + smp.value
+    return out
+
+
 def midway(dep: Deployment, run_id: int, done: int) -> bool:
     doc = dep.run(run_id)
     states = [t["state"] for t in doc["tasks"]]
@@ -117,6 +180,8 @@ def midway(dep: Deployment, run_id: int, done: int) -> bool:
 def test_a_fault_mid_round_loses_nothing_and_every_run_completes(deployment: Deployment, fault: str, seed: int) -> None:
     dep = deployment
     rng = random.Random(f"{fault}:{seed}")
+    alerted_before = last_alert_id(dep)
+    served_502 = responses(dep.call(lambda c: c.get("/metrics")).text, "502")
     runs = {slug: dep.refresh(slug, full=True) for slug in TENANTS}
     target = rng.choice(TENANTS)
     done = rng.randint(1, 6)  # the fault lands after this many of the target's tasks completed
@@ -130,16 +195,28 @@ def test_a_fault_mid_round_loses_nothing_and_every_run_completes(deployment: Dep
     drove = dep.driven_by(victim, list(runs.values())) if victim else []
     injected = time.monotonic()
     try:
-        faults(dep)[fault]()
+        faults(dep, target)[fault]()
         ended = dep.wait_all(list(runs.values()), BOUND_S)
     finally:
         if fault == "driver SIGKILL (not restarted)":
             dep.start_worker("worker-b")  # the next round has two workers again
+        dep.sandboxes[target][0].faults.fail_paths = []  # the provider is back
     recovered = time.monotonic() - injected
 
     docs = {slug: dep.run(rid) for slug, rid in runs.items()}
     outcome = {slug: d["state"] for slug, d in docs.items()}
-    assert set(outcome.values()) == {"COMPLETED"}, (fault, outcome, [d["message"] for d in docs.values()])
+    failing = fault == PROVIDER_DOWN
+    want = {slug: "FAILED" if failing and slug == target else "COMPLETED" for slug in TENANTS}
+    assert outcome == want, (fault, outcome, [d["message"] for d in docs.values()])
+    # Alerts tell what happened: one for a run that really failed, none for what recovered.
+    expect_alerts(dep, alerted_before, {runs[target]: target} if failing else {})
+    retried = None
+    if failing:  # the provider is back: retrying the failed tasks completes the tenant, silently
+        alerted = last_alert_id(dep)
+        retried = int(dep.call(lambda c: c.post(f"/api/runs/{runs[target]}/retry")).json()["run_id"])
+        dep.wait_all([retried], BOUND_S)
+        assert dep.run(retried)["state"] == "COMPLETED", dep.run(retried)["message"]
+        expect_alerts(dep, alerted, {})
     for slug in TENANTS:
         assert dep.loaded_exactly(slug), f"{slug}: data differ from the sandbox after {fault}"
     resumed = [slug for slug, d in docs.items() if "RETRYING" in [h["state"] for h in d["history"]]]
@@ -150,8 +227,11 @@ def test_a_fault_mid_round_loses_nothing_and_every_run_completes(deployment: Dep
     # What happened is visible: the run page and /metrics answer and agree with the runs.
     page = dep.call(lambda c: c.get(f"/runs/{runs[target]}"))
     metrics = dep.call(lambda c: c.get("/metrics")).text
-    assert page.status_code == 200 and "completed" in page.text.lower()
+    assert page.status_code == 200 and outcome[target].lower() in page.text.lower()
     assert "headwater_runs_total" in metrics
+    # The provider's 5xx answers of this round are counted, for the target tenant only.
+    more_502 = {slug for slug, n in responses(metrics, "502").items() if n > served_502.get(slug, 0)}
+    assert more_502 == ({target} if failing else set()), more_502
 
     ARTIFACTS.mkdir(exist_ok=True)
     with (ARTIFACTS / "chaos.jsonl").open("a") as f:
@@ -165,6 +245,7 @@ def test_a_fault_mid_round_loses_nothing_and_every_run_completes(deployment: Dep
             "resumed": resumed,
             "closed_by_recovery": closed,
             "recovered_s": round(recovered, 1),
+            "retried": retried,
             "run_s": {slug: round(ended[rid], 1) for slug, rid in runs.items()},
         }
         f.write(json.dumps(row) + "\n")
