@@ -4,6 +4,7 @@
                                  [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
                                  [--broker-url redis://127.0.0.1:6379/9]
                                  [--max-seconds 60] [--drain-seconds 90] [--json]
+                                 [--backfills 8] [--backfill-repos 10] [--tree DIR]
 
 Starts everything itself on 127.0.0.1: the GitHub sandbox (its own process), a temporary
 embedded SQLite database (or, with ``--postgres ADMIN_URL``, a temporary PostgreSQL database
@@ -11,9 +12,13 @@ created through that server and dropped at the end), and the API (`headwater ser
 process). With ``--broker-url`` it also starts one `headwater worker` (the Redis database is
 flushed before and after); without, the API executes runs on its in-process pool.
 
-It fires ``--requests`` refresh clicks (20 % for one source) at random tenants, skewed so
-most clicks are duplicates, from ``--concurrency`` connections, then waits for the runs to
-finish (at most ``--drain-seconds``). Reports requests/s, the 202's latency (p50/p95/p99),
+First ``--backfills`` more tenants connect a source to a larger sandbox org (``--backfill-repos``
+repositories, its own process) with its onboarding backfill queued, so backfills are running
+while the clicks come. Then it fires ``--requests`` refresh clicks (20 % for one source) at
+random tenants, skewed so most clicks are duplicates, from ``--concurrency`` connections, then
+waits for the runs to finish (at most ``--drain-seconds``). ``click_queue_wait_s`` is the queue
+wait (created -> started) of the click runs alone, ``click_run_s`` their created -> ended.
+``--tree DIR`` runs the services from another checkout (PYTHONPATH), to measure a baseline. Reports requests/s, the 202's latency (p50/p95/p99),
 runs created against the bound coalescing promises (per scope, a new run only when none was
 waiting: ``duplicate_waiting_runs`` must be 0), queue wait (created -> started) p50/p95 and
 runs completed per hour. With --json the last line is one JSON object.
@@ -47,7 +52,7 @@ from cryptography.fernet import Fernet
 from headwater.cli.sandboxes import SandboxProcess, settings_from_truth
 
 ADMIN = "bench-admin-token"
-BIN = Path(sys.executable).parent
+HEADWATER = [sys.executable, "-m", "headwater"]
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
@@ -67,9 +72,14 @@ def pct(values: list[float], q: float) -> float | None:
 class Stack:
     """Sandbox, database, API (and optionally a Celery worker), each in its own process."""
 
-    def __init__(self, home: Path, database_url: str | None, broker_url: str | None) -> None:
+    def __init__(
+        self, home: Path, database_url: str | None, broker_url: str | None, tree: Path | None, backfill_repos: int
+    ) -> None:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+        if tree is not None:
+            self.env["PYTHONPATH"] = str(tree)
+        self.cwd = str(tree) if tree is not None else None
         self.env.update(
             HEADWATER_HOME=str(home),
             HEADWATER_SECRET_KEY=Fernet.generate_key().decode(),
@@ -85,9 +95,10 @@ class Stack:
         self.logs = home / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [str(BIN / "headwater"), "db", "upgrade", "--json"], env=self.env, check=True, capture_output=True
+            [*HEADWATER, "db", "upgrade", "--json"], env=self.env, cwd=self.cwd, check=True, capture_output=True
         )
         self.sandbox = SandboxProcess("github", seed=7, latency_ms=20, repos=1)
+        self.big = SandboxProcess("github", seed=8, latency_ms=20, repos=backfill_repos)
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self._spawn("api", ["serve", "--host", "127.0.0.1", "--port", str(port)])
@@ -106,8 +117,9 @@ class Stack:
         out = (self.logs / f"{name}.log").open("ab")
         self.procs.append(
             subprocess.Popen(
-                [str(BIN / "headwater"), *args],
+                [*HEADWATER, *args],
                 env=self.env,
+                cwd=self.cwd,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -131,6 +143,29 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     os.killpg(p.pid, signal.SIGKILL)
         self.sandbox.stop()
+        self.big.stop()
+
+
+def start_backfills(client: httpx.Client, stack: Stack, n: int) -> list[int]:
+    """``n`` more tenants connect a source to the large org; their onboarding backfills queue."""
+    options, secrets = settings_from_truth(stack.big.truth(), stack.big.url)
+    runs = []
+    for i in range(n):
+        slug = f"b{i:03d}"
+        client.post("/api/tenants", json={"slug": slug}).raise_for_status()
+        r = client.post(
+            f"/api/tenants/{slug}/sources",
+            json={"kind": "github", "options": options, "secrets": secrets, "backfill": True},
+        )
+        r.raise_for_status()
+        runs.append(int(r.json()["run"]["run_id"]))
+    return runs
+
+
+def running_backfills(client: httpx.Client, slugs: list[str]) -> int:
+    return sum(
+        1 for slug in slugs for r in client.get(f"/api/tenants/{slug}/runs").json() if r["state"] not in TERMINAL
+    )
 
 
 def seed(client: httpx.Client, stack: Stack, tenants: int) -> dict[str, int]:
@@ -163,6 +198,7 @@ async def fire(url: str, clicks: list[tuple[str, int | None]], concurrency: int,
             while not queue.empty() and time.monotonic() < deadline:
                 slug, source = queue.get_nowait()
                 started = time.perf_counter()
+                status: int | str
                 try:
                     r = await client.post(
                         f"/api/tenants/{slug}/refresh", json={"source_id": source} if source else None
@@ -226,6 +262,17 @@ def report(results: list[dict[str, Any]], wall: float, runs: list[dict[str, Any]
         for r in runs
         if r["started_at"] and r["created_at"]
     ]
+    clicks = [r for r in runs if r["trigger"] == "refresh"]
+    click_waits = [
+        (parse(r["started_at"]) - parse(r["created_at"])).total_seconds()  # type: ignore[operator]
+        for r in clicks
+        if r["started_at"] and r["created_at"]
+    ]
+    click_runs = [
+        (parse(r["ended_at"]) - parse(r["created_at"])).total_seconds()  # type: ignore[operator]
+        for r in clicks
+        if r["ended_at"] and r["created_at"]
+    ]
     completed = [r for r in runs if r["state"] == "COMPLETED"]
     span = None
     if completed:
@@ -253,6 +300,9 @@ def report(results: list[dict[str, Any]], wall: float, runs: list[dict[str, Any]
         "runs_unfinished": sum(1 for r in runs if r["state"] not in TERMINAL),
         "runs_failed": sum(1 for r in runs if r["state"] in TERMINAL - {"COMPLETED"}),
         "queue_wait_s": {"p50": pct(waits, 50), "p95": pct(waits, 95)},
+        "click_runs": len(clicks),
+        "click_queue_wait_s": {"p50": pct(click_waits, 50), "p95": pct(click_waits, 95), "max": pct(click_waits, 100)},
+        "click_run_s": {"p50": pct(click_runs, 50), "p95": pct(click_runs, 95)},
         "runs_per_hour": round(len(completed) / span * 3600, 1) if span else None,
     }
 
@@ -295,24 +345,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-seconds", type=float, default=60.0, help="Stop firing after this long.")
     ap.add_argument("--drain-seconds", type=float, default=90.0, help="Wait at most this long for runs to end.")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--backfills", type=int, default=8, help="Tenants onboarding (backfill running) under the clicks.")
+    ap.add_argument("--backfill-repos", type=int, default=10, help="Repositories of the backfills' org.")
+    ap.add_argument("--tree", type=Path, default=None, help="Run the services from this checkout (a baseline).")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     for url in (args.postgres, args.broker_url):
         if url and "@127.0.0.1" not in url and "//127.0.0.1" not in url:
             ap.error("only services on 127.0.0.1 are allowed")
     with tempfile.TemporaryDirectory(prefix="hw-load-") as tmp, temporary_services(args) as database_url:
-        stack = Stack(Path(tmp), database_url, args.broker_url)
+        stack = Stack(Path(tmp), database_url, args.broker_url, args.tree, args.backfill_repos)
         try:
             with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60) as c:
                 sources = seed(c, stack, args.tenants)
+                backfill_slugs = [f"b{i:03d}" for i in range(args.backfills)]
+                start_backfills(c, stack, args.backfills)
+                time.sleep(2.0)  # the backfills start before the first click
+                backfilling = running_backfills(c, backfill_slugs)
                 clicks = make_clicks(sources, args.requests, random.Random(args.seed))
                 cpu_before = stack.api_cpu_s()
                 started = time.perf_counter()
                 results = asyncio.run(fire(stack.url, clicks, args.concurrency, args.max_seconds))
                 wall = time.perf_counter() - started
                 cpu_after = stack.api_cpu_s()
+                backfilling_after = running_backfills(c, backfill_slugs)
                 runs = collect_runs(c, sorted(sources), args.drain_seconds)
+                backfills = collect_runs(c, backfill_slugs, 1.0)
             out = report(results, wall, runs)
+            out["backfills"] = {
+                "runs": len(backfills),
+                "unfinished_when_clicks_began": backfilling,
+                "unfinished_when_clicks_ended": backfilling_after,
+                "completed": sum(1 for r in backfills if r["state"] == "COMPLETED"),
+            }
             if cpu_before is not None and cpu_after is not None and results:
                 # Includes runs the API executes itself when there is no broker.
                 out["api_cpu_ms_per_request"] = round((cpu_after - cpu_before) / len(results) * 1000, 2)
@@ -322,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
                 concurrency=args.concurrency,
                 database="postgresql" if args.postgres else "sqlite",
                 queue="celery" if args.broker_url else "in-process",
+                tree=str(args.tree) if args.tree else None,
             )
         finally:
             stack.stop()

@@ -44,6 +44,22 @@ def default_ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+class ParsedResponse(httpx.Response):
+    """A response whose JSON body was parsed once, when :meth:`HttpClient.request` checked it:
+    ``json()`` returns that document instead of parsing the page again (the profile of a full
+    GitHub ingest showed every page decoded twice). Callers must not mutate what it returns."""
+
+    _parsed: Any
+
+    @staticmethod
+    def keep(response: httpx.Response, parsed: Any) -> None:
+        response.__class__ = ParsedResponse
+        response._parsed = parsed  # type: ignore[attr-defined]
+
+    def json(self, **kwargs: Any) -> Any:
+        return self._parsed if not kwargs else super().json(**kwargs)
+
+
 ValidatorStore = dict[str, tuple[str | None, str | None]]  # url -> (etag, last-modified)
 
 
@@ -172,10 +188,11 @@ class HttpClient:
                 )
                 if expect_json and response.status_code < 300 and response.status_code not in allow_status:
                     try:
-                        response.json()
+                        parsed = response.json()
                     except ValueError as exc:
                         # A truncated or garbled body: transient on the provider's side.
                         raise TransientError(f"{label}: the response body is not valid JSON") from exc
+                    ParsedResponse.keep(response, parsed)
                 return response
         raise AssertionError("unreachable")  # pragma: no cover
 
