@@ -13,9 +13,8 @@ import pytest
 from connectors.aha import CONNECTOR
 from connectors.aha.sandbox import AhaSandbox, make_sandbox
 from connectors.http.client import HttpClient
-from connectors.runtime import SourceRuntime, open_http, run_source_sequentially, run_task
+from connectors.runtime import SourceRuntime, run_source_sequentially
 from connectors.sandbox.kit import RunningServer, serve_in_thread
-from connectors.streams import Partition
 from storage import Database
 from tests.conftest import MakeRuntime
 from tests.connectors.providers import runtime_of, sandbox_and_server
@@ -140,20 +139,3 @@ def test_the_sandbox_speaks_aha() -> None:
             assert limited[0].json() == {"error": "Rate limit exceeded"}
     finally:
         server.stop()
-
-
-def test_a_partition_rebuilt_from_its_key_alone_still_reads(
-    sandbox: tuple[AhaSandbox, RunningServer], make_runtime: MakeRuntime, sqlite_db: Database
-) -> None:
-    """Workers rebuild a partition gone since planning as ``Partition(key)``: paths use the key."""
-    sb, server = sandbox
-    rt = runtime(make_runtime, sb, server)
-    product = sb.account.products[1]
-
-    async def go() -> Any:
-        async with open_http(rt, budget=FastClock().budget()) as http:
-            return await run_task(rt, sqlite_db, http, "features", Partition(key=product.full["id"]))
-
-    result = asyncio.run(go())
-    assert result.records_loaded == len(product.features)
-    assert {r["project_external_id"] for r in rows(sqlite_db, rt.source_id, "work_item")} == {product.full["id"]}

@@ -51,6 +51,9 @@ class Provider:
     identity: str | None = None  # who ``check`` says the credential is (None: any name, if ``says_who``)
     says_who: bool = True  # False: the provider's check has no identity to give
     check_details: dict[str, Any] = field(default_factory=dict)  # a subset of the check's details
+    # (stream, entity, column): a stream whose paths need the partition key alone, what it loads,
+    # and the column naming the partition's external id
+    keyed: tuple[str, str, str] | None = None
 
 
 PROVIDERS = [
@@ -106,6 +109,7 @@ PROVIDERS = [
         revoked_says=("API key", "reconnect"),
         out_of_scope={"products": "NOPE*"},
         out_of_scope_says=("NOPE*",),
+        keyed=("features", "work_item", "project_external_id"),
     ),
     Provider(
         "slack",
@@ -115,6 +119,7 @@ PROVIDERS = [
         revoked_says=("token_revoked", "reinstall"),
         out_of_scope={},  # every channel the app is in is read: nothing to be out of scope of
         out_of_scope_says=(),
+        keyed=("messages", "message", "channel_external_id"),
     ),
 ]
 BY_KIND = {p.kind: p for p in PROVIDERS}
@@ -136,6 +141,7 @@ def runtime_on(
     *,
     secrets: dict[str, Any] | None = None,
     db: Database | None = None,
+    tenant: str = "acme",
     **options: Any,
 ) -> SourceRuntime:
     """A source of ``provider`` reading ``served`` with the sandbox's own options and secrets."""
@@ -143,7 +149,7 @@ def runtime_on(
     settings: dict[str, Any] = {**truth["options"]}
     settings.pop("base_url", None)  # Slack's is a suffix, given by the table
     settings = {"base_url": served.url + provider.base_suffix, **settings, **options}
-    return make_runtime(provider.kind, settings, secrets or truth["secrets"], db=db)
+    return make_runtime(provider.kind, settings, secrets or truth["secrets"], db=db, tenant=tenant)
 
 
 def sandbox_and_server(kind: str) -> Iterator[tuple[Any, RunningServer]]:

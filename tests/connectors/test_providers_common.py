@@ -17,7 +17,9 @@ import pytest
 from connectors.connector import CheckResult
 from connectors.errors import ErrorKind
 from connectors.registry import KINDS
-from connectors.runtime import SourceRuntime, open_http
+from connectors.runner import StreamResult
+from connectors.runtime import SourceRuntime, open_http, partitions_of, run_task, task_key
+from connectors.streams import Partition
 from storage import Database, model_for
 from tests.atlassian_support import Outcome, quarantined, run_isolated
 from tests.conftest import MakeRuntime
@@ -179,3 +181,27 @@ def test_endless_garbage_is_transient_loads_nothing_and_a_clean_rerun_is_exact(
     again = refresh(rt, sqlite_db)
     assert again.errors == {}, again.errors
     assert served.loaded_exactly(sqlite_db, rt.source_id)
+
+
+@pytest.mark.parametrize("provider", [p for p in PROVIDERS if p.keyed], ids=lambda p: p.kind)
+def test_a_partition_rebuilt_from_its_key_alone_still_reads(
+    provider: Provider, served: ServedSandbox, make_runtime: MakeRuntime, sqlite_db: Database
+) -> None:
+    """Workers rebuild a partition gone since planning as ``Partition(key)``: its paths use the key."""
+    assert provider.keyed is not None
+    stream, entity, column = provider.keyed
+    planned = runtime_on(provider, served, make_runtime)
+    full = refresh(planned, sqlite_db)
+    assert full.errors == {}, full.errors
+    partition = partitions_of(planned, sqlite_db)[-1]
+    expected = full.results[task_key(planned.source_id, stream, partition)].records_loaded
+    assert expected > 0
+
+    rebuilt = runtime_on(provider, served, make_runtime, tenant="elsewhere")  # nothing discovered there
+
+    async def go() -> StreamResult:
+        async with open_http(rebuilt, budget=FastClock().budget()) as http:
+            return await run_task(rebuilt, sqlite_db, http, stream, Partition(key=partition.key))
+
+    assert asyncio.run(go()).records_loaded == expected
+    assert {r[column] for r in rows(sqlite_db, rebuilt.source_id, entity)} == {partition.values["external_id"]}

@@ -18,7 +18,6 @@ from connectors.runtime import SourceRuntime, open_http, partitions_of, plan_tas
 from connectors.sandbox.kit import RunningServer, serve_in_thread
 from connectors.slack import CONNECTOR
 from connectors.slack.sandbox import SlackSandbox, make_sandbox
-from connectors.streams import Partition
 from storage import Database
 from storage.models import RawPage
 from tests.conftest import MakeRuntime
@@ -238,19 +237,3 @@ def test_the_sandbox_speaks_slack() -> None:
             assert refused.status_code == 200 and refused.json()["error"] == "not_in_channel"
     finally:
         server.stop()
-
-
-def test_a_partition_rebuilt_from_its_key_alone_still_reads(
-    sandbox: tuple[SlackSandbox, RunningServer], make_runtime: MakeRuntime, sqlite_db: Database
-) -> None:
-    """Workers rebuild a partition gone since planning as ``Partition(key)``: the key is the channel id."""
-    sb, server = sandbox
-    rt = runtime(make_runtime, sb, server)
-    ch = sb.workspace.readable()[0]
-
-    async def go() -> Any:
-        async with open_http(rt, budget=FastClock().budget()) as http:
-            return await run_task(rt, sqlite_db, http, "messages", Partition(key=ch.id))
-
-    assert asyncio.run(go()).records_loaded == len(ch.messages)
-    assert {r["channel_external_id"] for r in rows(sqlite_db, rt.source_id, "message")} == {ch.id}
