@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import typer
 
@@ -14,6 +15,9 @@ from headwater.cli.output import fail
 def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="API processes (uvicorn workers); more than one needs HEADWATER_BROKER_URL."
+    ),
 ) -> None:
     """HTTP API and dashboard."""
     import uvicorn
@@ -21,17 +25,48 @@ def serve(
     from headwater.api import create_api
 
     with app_context() as hw:
-        api = create_api(hw)
+        if workers > 1 and not hw.settings.broker_url:
+            fail(
+                f"--workers {workers} needs HEADWATER_BROKER_URL: without a broker every API process would "
+                "execute runs itself (one local Dask cluster each); use one worker, or set a broker"
+            )
         shown = f"[{host}]" if ":" in host else host
         logging.getLogger("headwater.serve").info(
-            "serving the API and dashboard on http://%s:%s (API docs: /docs, /redoc); sign in with "
-            "HEADWATER_ADMIN_TOKEN or a token from `headwater tenant token TENANT`",
+            "serving the API and dashboard on http://%s:%s with %d worker process(es) (API docs: /docs, /redoc); "
+            "sign in with HEADWATER_ADMIN_TOKEN or a token from `headwater tenant token TENANT`",
             shown,
             port,
+            workers,
         )
         # log_config=None: uvicorn logs (its start, one access line per request) through our
         # handlers (JSON when HEADWATER_LOG_FORMAT=json).
+        if workers > 1:
+            # Each worker process builds its own App from the environment (api_from_environment).
+            uvicorn.run(
+                "headwater.cli.services:api_from_environment",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+                access_log=True,
+                log_config=None,
+            )
+            return
+        api = create_api(hw)
         uvicorn.run(api, host=host, port=port, log_level="info", access_log=True, log_config=None)
+
+
+def api_from_environment() -> Any:
+    """The API of one `serve --workers N` process, built from its own HEADWATER_* settings."""
+    from headwater.api import create_api
+    from headwater.app import App
+    from headwater.logs import configure_logging
+    from headwater.settings import Settings
+
+    settings = Settings()
+    configure_logging(settings)
+    return create_api(App.create(settings, migrate=False))
 
 
 def worker(
