@@ -144,6 +144,17 @@ def failed_tasks(case: Case) -> list[TaskRun]:
         return rows
 
 
+def http_counts(case: Case) -> tuple[int, dict[str, int]]:
+    """Requests and responses by status of the case's tasks (``run show --json`` says the same)."""
+    statuses: dict[str, int] = {}
+    with case.app.db.read() as s:
+        tasks = list(s.execute(select(TaskRun).where(TaskRun.source_id == case.source_id)).scalars())
+        for t in tasks:
+            for code, n in t.http_statuses.items():
+                statuses[code] = statuses.get(code, 0) + n
+        return sum(t.requests for t in tasks), statuses
+
+
 def alerts(case: Case, kind: str) -> list[Alert]:
     with case.app.db.read() as s:
         tenant = get_tenant(s, case.tenant)
@@ -162,6 +173,16 @@ def test_transient_faults_end_completed_with_exactly_the_truth(provider: str, pl
     assert p.injected() == len(TRANSIENT[plan].at), "every planned fault was injected"
     assert state == "COMPLETED", [(t.stream, t.partition, t.message) for t in failed_tasks(case)]
     assert case.served.loaded_exactly(case.app.db, case.source_id)
+    # The run's HTTP counts tell what happened: every request the proxy saw, and by status the
+    # answers (a reset or a stall has none; a truncated body came with its 200). On a loaded
+    # machine a first request may also time out on its own: at most that many fewer answers.
+    requests, statuses = http_counts(case)
+    fault = TRANSIENT[plan].fault
+    assert requests == p.requests
+    no_answer = p.injected() if fault.kind in ("reset", "stall") else 0
+    assert 0 < sum(statuses.values()) <= requests - no_answer, statuses
+    if fault.kind == "answer":
+        assert statuses[str(fault.status)] == p.injected(), statuses
 
 
 @pytest.mark.parametrize("provider", [*PROVIDERS, "slack invalid_auth"])
@@ -177,6 +198,7 @@ def test_a_revoked_credential_is_one_quick_config_error_and_one_alert(provider: 
     assert failed and {t.error_kind for t in failed} == {"CONFIG"}
     assert all(CREDENTIAL_WORDS[kind] in (t.message or "") for t in failed), [t.message for t in failed]
     assert p.requests <= MAX_REVOKED_REQUESTS, "a refused credential is not retried"
+    assert http_counts(case) == (p.requests, {str(REVOKED[provider].status): p.requests})
     assert seconds < MAX_REVOKED_S
     with case.app.db.read() as s:
         assert s.get(Source, case.source_id).credentials_status == "invalid"  # type: ignore[union-attr]
