@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 
 from connectors.connector import Connector, SourceOptions, SourceSecrets, credential_fingerprint
-from connectors.http.client import HttpClient, RetryPolicy
+from connectors.http.client import HttpClient, RetryPolicy, make_pool
+from connectors.http.pools import ClientPools
 from connectors.http.ratelimit import InMemoryRateBudget, RateBudget
 from connectors.privacy import Hasher, Privatizer, enabled_options, tenant_key
 from connectors.runner import StreamResult, filter_partitions, run_stream
@@ -68,8 +69,18 @@ def open_http(
     keep_log: bool = False,
     max_in_flight: int | None = None,
     retry: RetryPolicy | None = None,
+    pools: ClientPools | None = None,
 ) -> HttpClient:
+    """The source's HTTP client for one task. With ``pools`` (the worker thread's, on its loop),
+    it reuses the source's keep-alive connections from earlier tasks: one pool per source,
+    credential and base URL, never another source's."""
     c = rt.connector
+    retry = retry or RetryPolicy()
+    in_flight = max_in_flight or c.max_in_flight
+    pool = None
+    if pools is not None and transport is None:
+        key = f"{rt.tenant_id}|{rt.source_id}|{rt.credential}|{rt.options.base_url}|{in_flight}|{retry.timeout_s}"
+        pool = pools.client(key, lambda: make_pool(rt.options.base_url, retry, in_flight))
     return HttpClient(
         rt.options.base_url,
         auth=c.auth(rt.secrets),
@@ -77,9 +88,10 @@ def open_http(
         budget=budget,
         budget_key=rt.credential,
         classify=c.classify,
-        max_in_flight=max_in_flight or c.max_in_flight,
-        retry=retry or RetryPolicy(),
+        max_in_flight=in_flight,
+        retry=retry,
         transport=transport,
+        pool=pool,
         validator_lookup=validator_lookup,
         keep_log=keep_log,
     )

@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 
 from connectors.errors import ConfigError, ConnectorError, error_kind
 from connectors.http.client import HttpStats, RetryPolicy
+from connectors.http.pools import ClientPools, thread_loop
 from connectors.http.ratelimit import InMemoryRateBudget, RateBudget, RedisRateBudget
 from connectors.runtime import SourceRuntime, open_http, partitions_of, run_task
 from connectors.store import TaskStore
@@ -183,9 +184,11 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
         partition = db.retrying(
             lambda: load_partition(task.partition, task.partition_values, rt, db), what=f"task {task_run_id} start"
         )
-        http_stats, stream_result = asyncio.run(
+        # This thread's loop, kept between its tasks with the sources' connection pools.
+        runner = thread_loop()
+        http_stats, stream_result = runner.run(
             until_cancelled(
-                _run(rt, db, res, cfg, task.stream, partition, full, task.run_id, task_run_id, stats),
+                _run(rt, db, res, cfg, task.stream, partition, full, task.run_id, task_run_id, stats, runner.pools),
                 lambda: _cancelled(db, task_run_id),
                 checkpoint=checkpoint(db, task_run_id, stats),
             )
@@ -335,12 +338,18 @@ async def _run(
     run_id: int,
     task_run_id: int,
     stats: HttpStats | None = None,
+    pools: ClientPools | None = None,
 ) -> tuple[HttpStats, Any]:
     budget, closer = _budget(res)
     store = TaskStore(db, tenant_id=rt.tenant_id, source_id=rt.source_id, stream=stream, partition=None)
     try:
         async with open_http(
-            rt, budget=budget, validator_lookup=store.validator, max_in_flight=cfg.max_in_flight, retry=cfg.retry
+            rt,
+            budget=budget,
+            validator_lookup=store.validator,
+            max_in_flight=cfg.max_in_flight,
+            retry=cfg.retry,
+            pools=pools,
         ) as http:
             if stats is not None:
                 http.stats = stats

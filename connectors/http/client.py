@@ -92,6 +92,30 @@ class HttpStats:
     log: list[RequestRecord] = field(default_factory=list)
 
 
+def make_pool(
+    base_url: str,
+    retry: RetryPolicy,
+    max_in_flight: int,
+    *,
+    timeout: httpx.Timeout | float | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    auth: httpx.Auth | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.AsyncClient:
+    """The httpx client (keep-alive pool, TLS) of one source; auth and headers only when it is
+    not shared (a shared one gets them with each request)."""
+    return httpx.AsyncClient(
+        base_url=base_url.rstrip("/"),
+        auth=auth,
+        headers=dict(headers or {}),
+        timeout=timeout if timeout is not None else httpx.Timeout(retry.timeout_s, connect=min(10.0, retry.timeout_s)),
+        transport=transport,
+        verify=default_ssl_context(),
+        limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),
+        follow_redirects=True,
+    )
+
+
 class HttpClient:
     """Async HTTP for one source run. Use as ``async with HttpClient(...) as http:``."""
 
@@ -112,6 +136,9 @@ class HttpClient:
         on_response: Callable[[httpx.Response], None] | None = None,
         keep_log: bool = False,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,  # between retries (tests pass a fake)
+        # A connection pool (make_pool) this source's tasks share on one event loop
+        # (connectors.http.pools): it carries no auth or headers; this client sends its own.
+        pool: httpx.AsyncClient | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.budget: RateBudget = budget or InMemoryRateBudget()
@@ -125,17 +152,11 @@ class HttpClient:
         self.keep_log = keep_log
         self._on_response = on_response
         self._in_flight = asyncio.Semaphore(max_in_flight)
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            auth=auth,
-            headers=dict(headers or {}),
-            timeout=timeout
-            if timeout is not None
-            else httpx.Timeout(retry.timeout_s, connect=min(10.0, retry.timeout_s)),
-            transport=transport,
-            verify=default_ssl_context(),
-            limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),
-            follow_redirects=True,
+        self._shared = pool is not None
+        self._auth: httpx.Auth | None = auth if self._shared else None
+        self._headers = dict(headers or {}) if self._shared else {}
+        self._client = pool or make_pool(
+            self.base_url, retry, max_in_flight, timeout=timeout, transport=transport, auth=auth, headers=headers
         )
 
     async def __aenter__(self) -> HttpClient:
@@ -145,7 +166,8 @@ class HttpClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if not self._shared:  # a shared pool outlives the task (its loop closes it)
+            await self._client.aclose()
 
     def url_for(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -226,7 +248,12 @@ class HttpClient:
             self.stats.rate_wait_s += waited
             started = time.perf_counter()
             try:
-                response = await self._client.request(method, url, params=params, json=json, headers=headers)
+                if self._shared:
+                    response = await self._client.request(
+                        method, url, params=params, json=json, headers={**self._headers, **headers}, auth=self._auth
+                    )
+                else:
+                    response = await self._client.request(method, url, params=params, json=json, headers=headers)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 self.stats.requests += 1
                 raise TransientError(f"{label}: {type(exc).__name__} talking to {httpx.URL(url).host}") from exc
