@@ -31,7 +31,7 @@ class Handler(BaseHTTPRequestHandler):
         assert isinstance(self.server, Server)
         self.server.connections += 1
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         assert isinstance(self.server, Server)
         self.server.auth_seen.append(self.headers.get("Authorization"))
         body = json.dumps([{"id": 1}]).encode()
