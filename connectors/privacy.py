@@ -209,13 +209,17 @@ class Privatizer:
         out: dict[str, Any] = copy.deepcopy(dict(record))
         parsed = privacy._parsed
         replaced: dict[str, str] = {}
+        produced: set[str] = set()
 
         def hashing(fn: Callable[[str], str]) -> Callable[[Any], Any]:
             def leaf(value: Any) -> Any:
                 if isinstance(value, str):
+                    if value in produced:  # matched by two declared paths: hashed once
+                        return value
                     hashed = fn(value)
                     if value and hashed != value:
                         replaced[value] = hashed
+                        produced.add(hashed)
                     return hashed
                 if isinstance(value, list):
                     return [leaf(v) for v in value]
@@ -237,7 +241,13 @@ class Privatizer:
             pattern = re.compile("|".join(re.escape(v) for v in sorted(replaced, key=len, reverse=True)))
 
             def scrub(value: Any) -> Any:
-                return pattern.sub(lambda m: replaced[m.group(0)], value) if isinstance(value, str) else value
+                if isinstance(value, str):
+                    return pattern.sub(lambda m: replaced[m.group(0)], value)
+                if isinstance(value, list):
+                    return [scrub(v) for v in value]
+                if isinstance(value, dict):
+                    return {k: scrub(v) for k, v in value.items()}
+                return value
 
             # bodies kept (strip_bodies off) lose the names and paths of this record too
             kept_bodies = () if "strip_bodies" in self.enabled else parsed["bodies"]

@@ -73,7 +73,7 @@ PR_PARENT = ParentSpec(
 # participants) has display_name and nickname (username on older payloads), and its avatar
 # link may end with the nickname; a git author is "Name <email>" in author.raw. Branch names
 # are in branch.name and mainbranch.name, and in the links of a branch.
-_ACCOUNT = ("**.display_name", "**.nickname", "**.username", "**.author.raw", "author.raw")
+_ACCOUNT = ("**.display_name", "**.nickname", "**.username", "**.author.raw")
 _LINKS = ("**.href",)
 _RENDERED = ("**.summary", "**.rendered", "**.description", "**.content")
 COMMIT_PRIVACY = Privacy(people=_ACCOUNT, bodies=("**.message", *_RENDERED), embeds=_LINKS)

@@ -14,6 +14,7 @@ from headwater.app import App
 from storage.models import ApiToken, Cursor, Source
 from storage.models.base import utcnow
 from tenancy import add_source, get_tenant
+from tenancy.privacy_salt import split_salt
 from tenancy.tokens import issue_token, revoke_token
 from tests.api.conftest import ADMIN, Tenants, bearer
 from tests.levers_support import BAD_TOKEN, Sandbox, github_sandbox
@@ -50,7 +51,8 @@ def test_patch_reconnects_with_a_check(client: TestClient, hw: App, tenants: Ten
     assert doc["check"]["ok"] is True and github_sandbox.token not in r.text
     with hw.db.read() as s:
         assert s.execute(select(Cursor.value).where(Cursor.source_id == sid)).scalar_one() == {"a": 1}
-        assert hw.vault.decrypt(s.get(Source, sid).secrets_encrypted) == {"token": github_sandbox.token}  # type: ignore[union-attr]
+        sealed = s.get(Source, sid).secrets_encrypted  # type: ignore[union-attr]
+        assert split_salt(hw.vault.decrypt(sealed))[0] == {"token": github_sandbox.token}  # the salt kept beside
 
 
 def test_a_failing_check_is_409_and_stores_nothing_unless_forced(

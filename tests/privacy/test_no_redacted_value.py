@@ -99,3 +99,33 @@ def test_hashes_are_stable_shared_within_a_tenant_and_not_across_tenants(
     other = source(sqlite_db, vault, served, "globex", **ON)  # the same accounts, another tenant
     refresh(other, sqlite_db)
     assert _person_hashes(sqlite_db, other.source_id).isdisjoint(hashes)
+
+
+def _emails(db: Database, source_id: int) -> set[str]:
+    return {str(p["email"]).strip().casefold() for p in rows(db, source_id, "person") if p["email"]}
+
+
+def test_identity_matching_by_email_survives_the_hashes(sqlite_db: Database, vault: Vault) -> None:
+    """The shared sandbox world gives people one address in several tools: with the options on,
+    exactly as many e-mails match between two sources of a tenant as without them."""
+    kinds = ("aha", "jira", "slack")
+    served = {k: Served(PROVIDERS[k]) for k in kinds}
+    try:
+        plain, hashed = {}, {}
+        for k in kinds:
+            off = source(sqlite_db, vault, served[k], "plain")
+            on = source(sqlite_db, vault, served[k], "acme", **ON)
+            for rt in (off, on):
+                refresh(rt, sqlite_db)
+            plain[k], hashed[k] = _emails(sqlite_db, off.source_id), _emails(sqlite_db, on.source_id)
+        other = source(sqlite_db, vault, served["jira"], "globex", **ON)
+        refresh(other, sqlite_db)
+    finally:
+        for s in served.values():
+            s.stop()
+    for a, b in (("aha", "jira"), ("aha", "slack"), ("jira", "slack")):
+        shared = plain[a] & plain[b]
+        assert shared, (a, b)  # the world plants shared addresses
+        assert len(hashed[a] & hashed[b]) == len(shared), (a, b)
+        assert not (hashed[a] & plain[b])
+    assert hashed["jira"] and _emails(sqlite_db, other.source_id).isdisjoint(hashed["jira"] | hashed["aha"])
