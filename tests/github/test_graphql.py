@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from connectors.github import graphql
-from connectors.runtime import SourceRuntime, run_source_sequentially
+from connectors.runner import StreamResult
+from connectors.runtime import SourceRuntime, open_http, partitions_of, run_source_sequentially, run_task
 from storage import Database, upgrade
 from tests.conftest import MakeRuntime
 from tests.github.conftest import Served
@@ -199,3 +200,30 @@ def test_every_rest_listing_stays_conditional(serve: Serve, two_sources: TwoSour
     assert gets and all(x["conditional"] and x["status"] == 304 for x in gets), gets
     assert all(x["status"] == 200 for x in graphql_posts(log))  # GraphQL: POSTs, no ETags
     assert bool(graphql_posts(log)) is graphql_on
+
+
+def test_a_repository_gone_answers_not_found_in_graphql_then_rest_and_is_tombstoned(
+    serve: Serve, two_sources: TwoSources
+) -> None:
+    served = serve(**SIZE)
+    _, (db, rt) = two_sources(served)
+    run(rt, db)
+    (partition, *_) = partitions_of(rt, db)
+    served.mutate(delete_repo=partition.values["repo"])
+    served.reset_log()
+
+    async def one_task() -> StreamResult:
+        async with open_http(rt) as http:
+            return await run_task(rt, db, http, "pull_requests", partition)
+
+    result = asyncio.run(one_task())
+    asked = [(x["method"], x["path"], x["status"]) for x in served.requests()]
+    full_name = partition.key
+    assert asked == [
+        ("POST", "/graphql", 200),  # errors: [{"type": "NOT_FOUND", ...}]
+        ("GET", f"/repos/{full_name}/pulls", 404),
+        ("GET", f"/repos/{full_name}", 404),
+    ]
+    assert result.partition_gone
+    (repo,) = [r for r in rows(db, rt.source_id, "repository") if r["full_name"] == full_name]
+    assert repo["deleted_at"] is not None
