@@ -7,7 +7,8 @@
   normalizers (``connectors.renormalize``); no HTTP request is made.
 
 Bad input (a stream the source does not have, nothing landed yet) raises ``RebuildError``, a
-``TenancyError`` whose message names the field and what to do; nothing has changed then.
+``TenancyError`` whose message names the field and what to do; a reset while a started run
+still reads the source raises ``tenancy.busy.SourceBusy``. Nothing has changed then.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from connectors.renormalize import Renormalized, renormalize
 from connectors.runtime import SourceRuntime
 from storage import Database
 from storage.models import Cursor, HttpValidator, RawPage, Source
+from tenancy.busy import check_idle
 from tenancy.service import TenancyError
 
 
@@ -66,6 +68,7 @@ def reset_source(session: Session, source: Source, stream: str | None = None, wh
     """Delete the source's cursors and validators (one stream's with ``stream``) in ``session``;
     its secrets are not needed (nor decrypted)."""
     check_stream(get_connector(source.kind), stream, what)
+    check_idle(session, source, "reset the cursors of")  # a running task would write them again
     sid = source.id
     cursors = delete(Cursor).where(Cursor.source_id == sid)
     validators = delete(HttpValidator).where(HttpValidator.source_id == sid)

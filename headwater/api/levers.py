@@ -27,6 +27,7 @@ from headwater.api.schemas import (
 from headwater.api.validation import SafeRoute
 from headwater.app import App
 from tenancy import TenancyError, runtime_for, source_view
+from tenancy.busy import SourceBusy, check_idle
 from tenancy.rebuild import NothingLanded, RebuildError, renormalize_source, reset_source
 from tenancy.sources import (
     apply_update,
@@ -40,7 +41,14 @@ from tenancy.sources import (
 
 SourceId = Annotated[int, Path(ge=1, le=MAX_ID, description="A source id (from GET /api/tenants/{slug}/sources).")]
 UNCONFIRMED: dict[int | str, dict[str, Any]] = {
-    409: {"model": Problem, "description": "Not confirmed: nothing deleted; the detail says what would be."}
+    409: {
+        "model": Problem,
+        "description": "Not confirmed (the detail says what would be deleted), or a started run still reads "
+        "the source: nothing deleted.",
+    }
+}
+BUSY: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "A started run still reads the source: nothing cleared."}
 }
 NOTHING_LANDED: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "The source has no landed raw pages yet: refresh it first."}
@@ -88,7 +96,9 @@ def levers_router(hw: App, principal: Callable[[Request], Principal]) -> APIRout
             s.flush()
             return SourceUpdated(source=SourceOut(**source_view(src)), check=verdict)
 
-    @router.post("/tenants/{slug}/sources/{source_id}/reset", response_model=ResetDone, tags=["sources"])
+    @router.post(
+        "/tenants/{slug}/sources/{source_id}/reset", response_model=ResetDone, tags=["sources"], responses=BUSY
+    )
     def reset(
         slug: str, source_id: SourceId, body: StreamScope | None = Body(None), who: Principal = Depends(principal)
     ) -> ResetDone:
@@ -98,6 +108,8 @@ def levers_router(hw: App, principal: Callable[[Request], Principal]) -> APIRout
         with hw.db.session() as s:
             try:
                 done = reset_source(s, visible(s, slug, source_id, who), stream, what="stream")
+            except SourceBusy as exc:
+                raise HTTPException(status_code=409, detail=str(exc)) from None
             except RebuildError as exc:
                 raise HTTPException(status_code=422, detail=str(exc)) from None
             return ResetDone(**done.as_dict())
@@ -139,6 +151,10 @@ def levers_router(hw: App, principal: Callable[[Request], Principal]) -> APIRout
         be; ``PATCH {"enabled": false}`` keeps them instead."""
         with hw.db.session() as s:
             src = visible(s, slug, source_id, who)
+            try:
+                check_idle(s, src, "remove")
+            except SourceBusy as exc:
+                raise HTTPException(status_code=409, detail=str(exc)) from None
             summary = removal_summary(s, src)
             if not confirm:
                 raise HTTPException(

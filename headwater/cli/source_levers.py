@@ -13,6 +13,7 @@ from headwater.cli.context import app_context
 from headwater.cli.output import JsonOpt, emit_json, fail, show
 from headwater.cli.tenants import parse_pairs
 from tenancy import get_source, get_tenant, source_view
+from tenancy.busy import check_idle
 from tenancy.sources import (
     apply_update,
     check_view,
@@ -99,6 +100,7 @@ def source_remove(
     """Remove a source with its rows, raw pages and task history (asks for --yes)."""
     with app_context() as app, app.db.session() as s:
         src = get_source(s, get_tenant(s, tenant), source_id)
+        check_idle(s, src, "remove")
         summary = removal_summary(s, src)
         if not yes:
             fail(

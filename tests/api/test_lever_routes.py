@@ -18,7 +18,7 @@ from headwater.cli.sandboxes import source_settings, start
 from headwater.dispatch import execute_inline
 from pipelines import request_run
 from storage.digest import data_digest
-from storage.models import ApiToken, Cursor, HttpValidator, PullRequest, RawPage, Source, TaskRun
+from storage.models import ApiToken, Cursor, HttpValidator, PullRequest, RawPage, Run, Source, TaskRun
 from storage.models.base import utcnow
 from tenancy import add_source, get_tenant
 from tenancy.tokens import hash_token, issue_token
@@ -274,3 +274,40 @@ def test_ids_no_database_can_hold_are_422(client: TestClient, tenants: Tenants) 
         "patch": client.patch(base, json={"enabled": False}, headers=ADMIN_H).status_code,
     }
     assert answers == {"reset": 422, "renormalize": 422, "delete": 422, "patch": 422}
+
+
+def busy_source(hw: App, run_state: str, task_state: str) -> tuple[int, int]:
+    """A source with a cursor, and a run in ``run_state`` with one task of it in ``task_state``."""
+    with hw.db.session() as s:
+        tenant = get_tenant(s, "acme")
+        src = add_source(s, hw.vault, tenant, "github", {"org": "acme"}, {"token": "ghp_acme_0000000000"})
+        s.add(Cursor(tenant_id=tenant.id, source_id=src.id, stream="pull_requests", partition="p", value={"a": 1}))
+        sid = src.id
+    run, _ = request_run(hw.db, tenant)
+    with hw.db.session() as s:
+        s.execute(update(Run).where(Run.id == run.id).values(state=run_state))
+        s.add(
+            TaskRun(
+                run_id=run.id, source_id=sid, key=f"{sid}:pull_requests:p", stream="pull_requests", state=task_state
+            )
+        )
+    return sid, run.id
+
+
+def test_reset_and_remove_wait_for_a_started_run(client: TestClient, hw: App, tenants: Tenants) -> None:
+    sid, rid = busy_source(hw, "RUNNING", "RUNNING")
+    url = f"/api/tenants/acme/sources/{sid}"
+    for r in (client.post(f"{url}/reset", headers=ADMIN_H), client.delete(f"{url}?confirm=true", headers=ADMIN_H)):
+        assert r.status_code == 409, r.text
+        assert f"while run {rid} (RUNNING) reads it" in r.json()["detail"] and "run cancel" in r.json()["detail"]
+    assert count(hw, Cursor, source_id=sid) == 1 and count(hw, Source) == 1  # nothing cleared, nothing deleted
+    with hw.db.session() as s:
+        s.execute(update(TaskRun).values(state="COMPLETED"))  # its task of this source is done
+    assert client.post(f"{url}/reset", headers=ADMIN_H).status_code == 200
+    assert client.delete(f"{url}?confirm=true", headers=ADMIN_H).status_code == 200
+
+
+def test_a_waiting_run_does_not_block_a_reset(client: TestClient, hw: App, tenants: Tenants) -> None:
+    sid, _ = busy_source(hw, "SCHEDULED", "SCHEDULED")  # its tasks read the cursors when they start
+    r = client.post(f"/api/tenants/acme/sources/{sid}/reset", headers=ADMIN_H)
+    assert r.status_code == 200 and r.json()["cursors_cleared"] == 1

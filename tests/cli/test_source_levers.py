@@ -116,3 +116,29 @@ def test_remove_asks_for_yes_and_says_what_it_deletes(cli: Invoke, home: Path, g
     assert doc["removed"] == sid and doc["rows"] == {"repository": 1}
     assert sql(home, "SELECT count(*) FROM source") == [(0,)]
     assert sql(home, "SELECT count(*) FROM repository") == [(0,)]
+
+
+def test_remove_and_reset_wait_for_a_started_run(cli: Invoke, home: Path, github_sandbox: Sandbox) -> None:
+    from storage import Database
+    from storage.models import Cursor, Run, TaskRun
+
+    sid = add_source(cli, github_sandbox, github_sandbox.token)
+    db = Database(f"sqlite:///{home.resolve() / 'headwater.db'}")
+    try:
+        with db.session() as s:
+            run = Run(tenant_id=1, trigger="refresh", state="RUNNING")
+            s.add(run)
+            s.flush()
+            s.add(TaskRun(run_id=run.id, source_id=sid, key="k", stream="commits", state="RETRYING"))
+            s.add(Cursor(tenant_id=1, source_id=sid, stream="commits", partition="p", value={}))
+            rid = run.id
+    finally:
+        db.dispose()
+    for args in (["source", "remove", "acme", str(sid), "--yes"], ["source", "reset", "acme", str(sid)]):
+        line = one_line(cli(*args, ok=False))
+        assert f"while run {rid} (RUNNING) reads it" in line and f"headwater run cancel {rid}" in line
+    assert sql(home, "SELECT count(*) FROM source") == [(1,)]
+    assert sql(home, "SELECT count(*) FROM cursor") == [(1,)]
+    sql(home, "UPDATE run SET state = 'CANCELLED'")
+    assert as_json(cli("source", "reset", "acme", str(sid), "--json"))["cursors_cleared"] == 1
+    assert as_json(cli("source", "remove", "acme", str(sid), "--yes", "--json"))["removed"] == sid
