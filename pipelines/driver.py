@@ -18,10 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from connectors.runtime import SourceRuntime, discovery_plan, partitions_of, plan_tasks
+from linking import STREAM as DERIVED
 from pipelines.liveness import (
     _DRIVING,
     _DRIVING_LOCK,
@@ -297,6 +298,16 @@ class Driver:
             graph.deps[r["key"]] = tuple(r["depends_on"])
             graph.state[r["key"]] = State.SCHEDULED
 
+    def _add_derived(self, graph: _Graph, run_id: int) -> None:
+        """The tenant's derived task (identities, work links: ``linking.task``), after every stream
+        task of the run; it runs on a worker like any task, attached to the run's first source."""
+        if not graph.tasks or DERIVED in graph.tasks:
+            return
+        with self.db.session() as s:
+            anchor = s.execute(select(func.min(TaskRun.source_id)).where(TaskRun.run_id == run_id)).scalar()
+        if anchor is not None:
+            self._add_task(graph, run_id, anchor, DERIVED, DERIVED, None, tuple(graph.tasks))
+
     def _fail_now(self, graph: _Graph, key: str, kind: str, message: str) -> None:
         with self.db.session() as s:
             task = s.get(TaskRun, graph.tasks[key])
@@ -314,6 +325,7 @@ class Driver:
                 # Every discovery expanded: the graph is whole. Recovery trusts this number when
                 # it finds the run without a driver (all of these completed: the run completed).
                 planned = True
+                self._add_derived(graph, run_id)
                 self._set_run(run_id, tasks_total=len(graph.tasks))
             if not self.runner.busy and all(k in graph.submitted for k in graph.tasks):
                 break
@@ -371,6 +383,10 @@ class Driver:
             if key in graph.submitted:
                 continue
             deps = graph.deps[key]
+            if key == DERIVED:  # derives from what its upstream loaded, whatever became of them
+                if all(graph.state.get(d) in TERMINAL_STATES for d in deps):
+                    ready.append(key)
+                continue
             bad = [d for d in deps if graph.state.get(d) in (State.FAILED, State.CRASHED, State.CANCELLED)]
             if bad:
                 cancel.append((key, bad[0]))

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from headwater.api.auth import Principal, require
 from headwater.api.levers import levers_router
 from headwater.api.lookup import MAX_ID, not_found, visible_tenant
+from headwater.api.people import people_router
 from headwater.api.schemas import (
     CancelRequest,
     Problem,
@@ -302,4 +303,5 @@ def api_router(hw: App, dispatcher: Dispatcher | None = None) -> APIRouter:
 
     router.include_router(levers_router(hw, principal))  # PATCH/DELETE sources, reset, renormalize, connectors
     router.include_router(tokens_router(hw, principal))  # a tenant's API tokens
+    router.include_router(people_router(hw, principal))  # identities and work links (linking)
     return router

@@ -52,6 +52,16 @@ LAZY = (
         "Connector kinds: their options, secrets, streams and entities.",
     ),
     LazyCommand("secrets", "headwater.cli.secrets:secrets_app", "The key that encrypts stored credentials."),
+    LazyCommand(
+        "people",
+        "headwater.cli.people:people_command",
+        "Identities of a tenant across its sources; merge two identities or split a person off by hand.",
+    ),
+    LazyCommand(
+        "links",
+        "headwater.cli.people:links_command",
+        "Work links of a tenant: pull requests, branches, commits, messages and Aha! records naming Jira issues.",
+    ),
 )
 
 
@@ -59,7 +69,7 @@ class RootGroup(LazyGroup):
     lazy = LAZY
     order = (
         *("records", "refresh", "runs", "demo", "renormalize", "serve", "worker", "scheduler", "sandbox"),
-        *("db", "tenant", "source", "run", "connectors", "secrets"),
+        *("db", "tenant", "source", "run", "connectors", "secrets", "people", "links"),
     )
 
 

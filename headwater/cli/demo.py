@@ -129,6 +129,7 @@ def demo_command(
             finally:
                 close(client)
             summary = _summary(app, phases, timings, expected)
+            summary["people_and_links"] = _signals(app, slugs, {k: sb.truth() for k, (sb, _) in servers.items()})
         finally:
             for _sandbox, server in servers.values():
                 server.stop()
@@ -186,8 +187,26 @@ def _summary(
         "headwater runs demo",
         "headwater run show RUN_ID",
         "headwater records demo pull_request --limit 5",
+        "headwater people demo",
         "headwater serve  # dashboard on http://127.0.0.1:8000",
     ]
+    return out
+
+
+def _signals(app: App, slugs: list[str], truths: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Identities and work links per demo tenant against the shared sandbox world's truth."""
+    from connectors.sandbox.shared_world import combined_truth
+    from linking.views import counts
+
+    want = combined_truth(truths)
+    expected = {"identities": len(want["identities"]), "links": len(want["links"])}
+    out = []
+    with app.db.read() as s:
+        for slug in slugs:
+            tenant = s.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one()
+            got = counts(s, tenant.id)
+            loaded = {"identities": got["identities"], "links": got["links"]}
+            out.append({"tenant": slug, "expected": expected, "loaded": loaded, "exact": loaded == expected})
     return out
 
 
@@ -221,4 +240,7 @@ def _print(summary: dict[str, Any]) -> None:
     for src in summary["sources"]:
         mark = "[green]exact[/]" if src["exact"] else "[red]differs[/]"
         con.print(f"  source {src['source_id']} {src['kind']}: {mark} {src['loaded']}")
+    for sig in summary.get("people_and_links", []):
+        mark = "[green]exact[/]" if sig["exact"] else "[red]differs[/]"
+        con.print(f"  tenant {sig['tenant']} people and links: {mark} {sig['loaded']} (truth {sig['expected']})")
     con.print("\nNext: " + "; ".join(summary["next"]))

@@ -21,6 +21,7 @@ from headwater.app import App
 from headwater.dashboard import data
 from headwater.dashboard.render import render
 from headwater.dashboard.timeline import layout
+from linking.views import counts as signal_counts
 from storage.models import Tenant
 
 ASSETS = {"dashboard.css": "text/css; charset=utf-8", "dashboard.js": "text/javascript; charset=utf-8"}
@@ -120,6 +121,7 @@ def dashboard_router(hw: App) -> APIRouter:
             if t is None:
                 return page("missing.html", status=404, who=identity(s, who), what=f"tenant {slug}")
             ctx = data.tenant_page(s, t, hw.settings.stale_after_hours)
+            ctx["signals"] = signal_counts(s, t.id)  # identities and work links (linking)
             me = identity(s, who)
         return page("tenant.html", who=me, admin=who.admin, **ctx)
 

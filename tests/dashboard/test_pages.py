@@ -89,7 +89,8 @@ def test_overview_lists_tenants_sources_and_last_run_health(client: TestClient, 
     assert page.status_code == 200
     assert "Content-Security-Policy" in page.headers and "script-src 'self'" in page.headers["Content-Security-Policy"]
     card = page.text[page.text.index('data-tenant="acme"') :]
-    assert f'href="/runs/{run_id}"' in card and "state-failed" in card and "1/7 tasks failed" in card
+    # 7 stream tasks + the run's derived task (linking)
+    assert f'href="/runs/{run_id}"' in card and "state-failed" in card and "1/8 tasks failed" in card
     assert "kind-forge" in card and "health-failing" in card
     assert 'data-action="refresh" data-tenant="acme"' in card
 
