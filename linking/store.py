@@ -168,8 +168,8 @@ def changed_rows(
 
         names = [c for c, _ in TEXTS[kind]]
         q = select(*columns, *(getattr(model, c) for c in names)).where(model.tenant_id == tenant_id)
-        if since is not None:
-            q = q.where(model.ingested_at > since)
+        if since is not None:  # ingested since, or tombstoned since (a tombstone keeps ingested_at)
+            q = q.where((model.ingested_at > since) | (model.deleted_at > since))
         for row in s.execute(q).tuples():
             yield kind, row[0], row[1], row[2] is None, dict(zip(names, row[3:], strict=True))
     aha = select(Source.id).where(Source.tenant_id == tenant_id, Source.kind == "aha")
@@ -177,19 +177,20 @@ def changed_rows(
         WorkItem.source_id.in_(aha)
     )
     if since is not None:
-        q = q.where(WorkItem.ingested_at > since)
+        q = q.where((WorkItem.ingested_at > since) | (WorkItem.deleted_at > since))
     for sid, ext, deleted, extra in s.execute(q).tuples():
         fields = (extra or {}).get("integration_fields") if isinstance(extra, dict) else None
         yield "work_item", sid, ext, deleted is None, {"integration_fields": fields}
 
 
 def high_water(s: Session, tenant_id: int) -> datetime | None:
-    """The newest ``ingested_at`` of the rows linking reads (persons, commits, texts, work items, projects)."""
+    """The newest ``ingested_at`` or ``deleted_at`` of the rows linking reads (texts, persons, work items, projects)."""
     best: datetime | None = None
     for model in (*TEXT_MODELS.values(), Person, WorkItem, Project):
-        at = s.execute(select(func.max(model.ingested_at)).where(model.tenant_id == tenant_id)).scalar()
-        if at is not None and (best is None or at > best):
-            best = at
+        for column in (model.ingested_at, model.deleted_at):
+            at = s.execute(select(func.max(column)).where(model.tenant_id == tenant_id)).scalar()
+            if at is not None and (best is None or at > best):
+                best = at
     return best
 
 

@@ -80,7 +80,9 @@ def _decisions_mark(s: Session, tenant_id: int) -> list[int]:
 
 def _newest(s: Session, tenant_id: int) -> datetime | None:
     found = [
-        s.execute(select(func.max(m.ingested_at)).where(m.tenant_id == tenant_id)).scalar() for m in (Person, Commit)
+        s.execute(select(func.max(column)).where(m.tenant_id == tenant_id)).scalar()
+        for m in (Person, Commit)
+        for column in (m.ingested_at, m.deleted_at)
     ]
     return max((x for x in found if x is not None), default=None)
 
