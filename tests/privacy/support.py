@@ -78,6 +78,10 @@ KEPT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 NOT_PEOPLE = {"location"}  # a Jira board's location: a project (its displayName is the project's)
 MIN_LEN = 3
+# Columns Headwater fills from its own vocabulary, never from a provider (a branch named
+# "release" is not leaked by comment.parent_kind = "release", nor a bot named "headwater" by a
+# logger's name).
+OWN_VOCABULARY = {"logger", "level", "parent_kind", "stream", "kind", "state", "trigger", "error_kind", "entity"}
 
 
 class Served:
@@ -168,7 +172,9 @@ def all_strings(db: Database) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     with db.read() as s:
         for table in Base.metadata.sorted_tables:
-            cols = [c for c in table.columns if isinstance(c.type, (String, Text, JSON))]
+            cols = [
+                c for c in table.columns if isinstance(c.type, (String, Text, JSON)) and c.name not in OWN_VOCABULARY
+            ]
             if not cols:
                 continue
             for row in s.execute(select(*cols)):
