@@ -6,7 +6,7 @@ onboarding backfills 9), then in arrival order. A run whose scope is busy is put
 short delay instead of holding a thread.
 
 Clicks first under load: besides its ``concurrency`` threads for any run, the queue keeps
-``reserved`` threads (default: four times as many) that take only interactive runs (priority
+``reserved`` threads (default: eight times as many) that take only interactive runs (priority
 0: refresh clicks, retries), so a click starts at once even while backfills hold every other
 thread. A driver thread mostly waits for Dask, so threads are cheap; the work itself is bounded
 by the cluster, where a click's tasks go first (``pipelines.runners.dask_priority``).
@@ -44,7 +44,7 @@ class InProcessQueue:
     ) -> None:
         self._execute = execute
         self._concurrency = max(1, concurrency)
-        self._reserved = 4 * self._concurrency if reserved is None else max(0, reserved)
+        self._reserved = 8 * self._concurrency if reserved is None else max(0, reserved)
         self._busy_retry_s = busy_retry_s
         self._recheck_s = recheck_s
         self._on_error = on_error
