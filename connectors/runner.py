@@ -239,10 +239,15 @@ async def _run_listing(
     seen: set[str] = set()
 
     async def on_page(records: list[Any], url: str) -> bool:
-        records = privatized(spec, records, ctx)
         kept, stop = tracker.keep(records) if tracker else (records, False)
         if spec.expand is not None:
             kept = records = await spec.expand(kept, ctx, http)
+        # privacy last: what an expand hook embedded is changed too (cursor fields are never touched)
+        private = privatized(spec, records, ctx)
+        if private is not records:
+            keep = {id(r) for r in kept}
+            kept = [p for r, p in zip(records, private, strict=True) if id(r) in keep]
+            records = private
         rows, bad = normalize_records(spec, kept, ctx)
         if tracker:
             tracker.saw(kept)

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from connectors.aha.streams import STREAMS as AHA
 from connectors.errors import BugError, ErrorKind
+from connectors.http.client import HttpClient
 from connectors.jira.streams import HISTORY_PRIVACY
 from connectors.jira.streams import STREAMS as JIRA
 from connectors.privacy import Hasher, Privacy, PrivacyError, Privatizer, parse_path
 from connectors.registry import available_kinds, get_connector
+from connectors.runner import run_stream
 from connectors.slack.streams import USER_PRIVACY
-from connectors.streams import StreamSpec
+from connectors.store import TaskStore
+from connectors.streams import Row, StreamContext, StreamSpec
 from headwater.app import App
 from storage import Database
-from storage.models import Source
+from storage.models import Person, RawPage, Source
 from tenancy import Vault, add_source, add_tenant, get_tenant, runtime_for
 from tenancy.privacy_salt import SALT_KEY
 from tenancy.sources import apply_update, prepare_update
@@ -131,7 +138,6 @@ def test_every_stream_of_every_connector_declares_its_privacy_fields() -> None:
 
 def test_a_stream_without_a_declaration_is_refused_when_an_option_is_on(make_runtime: Any) -> None:
     from connectors.runner import privatized
-    from connectors.streams import Row, StreamContext
 
     spec = StreamSpec(name="things", path="things", normalize=lambda r, c: [Row("person", dict(r))])
     ctx = StreamContext(
@@ -206,3 +212,44 @@ def test_the_api_patches_the_options(client: TestClient, hw: App, tenants: Tenan
     with hw.db.read() as s:
         src = s.get(Source, sid)
         assert src is not None and runtime_for(src, hw.vault).privacy_salt
+
+
+def test_records_an_expand_hook_completes_are_changed_too(sqlite_db: Database, vault: Vault) -> None:
+    """A page's records are changed after ``StreamSpec.expand`` embedded more into them (GitHub's
+    REST fallback embeds each pull request's reviews), before anything is normalized or landed."""
+
+    async def expand(records: list[Any], ctx: Any, http: Any) -> list[Any]:
+        return [{**r, "embedded": {"reviews": [{"user": {"login": "ken"}, "body": "LGTM, Ken"}]}} for r in records]
+
+    spec = StreamSpec(
+        name="things",
+        path="things",
+        normalize=lambda r, c: [Row("person", {"external_id": str(r["id"]), "login": r["user"]["login"]})],
+        partitioned=False,
+        expand=expand,
+        privacy=Privacy(people=("**.login",), bodies=("**.body",)),
+    )
+    page = [{"id": 1, "user": {"login": "ada"}, "body": "Hi from ada"}]
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=page))
+    with sqlite_db.session() as s:
+        tenant = add_tenant(s, "acme")
+        jira = {"base_url": "https://x.atlassian.net", "projects": "*"}
+        src = add_source(
+            s, vault, tenant, "jira", {**jira, **dict.fromkeys(ALL, True)}, {"email": "a@b.c", "api_token": "t"}
+        )
+        rt = runtime_for(src, vault)
+    ctx = StreamContext(tenant_id=rt.tenant_id, source_id=rt.source_id, options=rt.options, privatizer=rt.privatizer())
+    store = TaskStore(sqlite_db, tenant_id=rt.tenant_id, source_id=rt.source_id, stream="things", partition=None)
+
+    async def go() -> None:
+        async with HttpClient("https://x.test", transport=transport) as http:
+            await run_stream(rt.connector, spec, ctx, http, store)
+
+    asyncio.run(go())
+    with sqlite_db.read() as s:
+        (landed,) = s.execute(select(RawPage.records).where(RawPage.source_id == rt.source_id)).scalars().all()
+        login = s.execute(select(Person.login).where(Person.source_id == rt.source_id)).scalar_one()
+    text = json.dumps(landed)
+    assert "ada" not in text and "ken" not in text.lower() and "LGTM" not in text
+    assert login is not None and login.startswith("anon-") and landed[0]["user"]["login"] == login
+    assert landed[0]["embedded"]["reviews"][0]["body"] is None
