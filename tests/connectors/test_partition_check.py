@@ -9,7 +9,6 @@ the partition itself answers "not found" too, it is tombstoned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -22,62 +21,17 @@ from storage import Database
 from storage.models import Cursor
 from tests.atlassian_support import Outcome, run_isolated
 from tests.conftest import MakeRuntime
-from tests.connectors.providers import Provider, runtime_on
+from tests.connectors.providers import MISSING, PROVIDERS, PartitionCase, Provider, no_case_for, runtime_on
 from tests.ingest_support import FastClock, ServedSandbox, rows
-
-
-@dataclass(frozen=True)
-class Case:
-    """One connector: the sub-listing broken, and the fault paths (``path?query`` templates:
-    ``{k}`` the partition key, ``{i}`` its external id)."""
-
-    kind: str
-    stream: str  # the sub-listing that answers "not found"
-    listing: tuple[str, ...]  # only that sub-listing of the partition answers "not found"
-    itself: tuple[str, ...]  # the partition and everything under it answer "not found"
-    check: str  # the path of the direct check of the partition
-    code: str = "404"  # how the provider says it (the note names it)
-
-    def paths(self, templates: tuple[str, ...], p: Partition) -> list[str]:
-        return [t.format(k=p.key, i=p.values["external_id"]) for t in templates]
-
-    def check_path(self, p: Partition) -> str:
-        return self.paths((self.check,), p)[0]
-
-    def victim(self, served: ServedSandbox, partitions: list[Partition]) -> Partition:
-        if self.kind == "github":  # a repository with issue events (not the empty one)
-            repo = next(r for r in served.sandbox.world.live_repos() if any(i.events for i in r.issues.values()))
-            return next(p for p in partitions if p.names == (repo.name,))
-        return partitions[0]
 
 
 def _pid(p: Partition) -> str:
     return str(p.values["external_id"])
 
 
-BB, JI = "/repositories/{k}", "/project/{i}"
-CASES = [
-    Case("github", "issue_events", ("/repos/{k}/issues/events?",), ("/repos/{k}/", "/repos/{k}?"), "/repos/{k}"),
-    Case("bitbucket", "commits", (f"{BB}/commits?",), (f"{BB}/", f"{BB}?"), f"/2.0{BB}"),
-    Case("jira", "versions", (f"{JI}/versions?",), (f"{JI}/", f"{JI}?", "/project/{k}?"), "/rest/api/3/project/{k}"),
-    Case("aha", "releases", ("/products/{k}/releases?",), ("/products/{k}/", "/products/{k}?"), "/api/v1/products/{k}"),
-    Case(
-        "slack",
-        "messages",
-        ("/conversations.history?channel={k}&",),
-        ("channel={k}",),
-        "/api/conversations.info",
-        "channel_not_found",
-    ),
-]
-
-
-BY_KIND = {c.kind: c for c in CASES}
-
-
 @pytest.fixture
-def case(provider: Provider) -> Case:
-    return BY_KIND[provider.kind]
+def case(provider: Provider) -> PartitionCase:
+    return provider.partition
 
 
 @pytest.fixture
@@ -105,7 +59,8 @@ def cursor(db: Database, rt: SourceRuntime, stream: str, p: Partition) -> Any:
 
 
 def test_cases_cover_every_connector() -> None:
-    assert sorted(c.kind for c in CASES) == sorted(KINDS)
+    assert MISSING == [], no_case_for(MISSING)
+    assert sorted(p.kind for p in PROVIDERS) == sorted(KINDS)
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -120,7 +75,7 @@ def test_every_partitioned_connector_declares_a_check_by_partition_key(kind: str
     assert "K-1" in asked and check.hint
 
 
-def first_refresh(case: Case, served: ServedSandbox, rt: SourceRuntime, db: Database) -> tuple[Partition, str]:
+def first_refresh(case: PartitionCase, served: ServedSandbox, rt: SourceRuntime, db: Database) -> tuple[Partition, str]:
     """A clean first refresh; then the partition the case breaks, and its task's key."""
     first = refresh(rt, db)
     assert not first.errors, first.errors
@@ -129,7 +84,7 @@ def first_refresh(case: Case, served: ServedSandbox, rt: SourceRuntime, db: Data
 
 
 def test_a_sub_listing_not_found_keeps_its_partition(
-    case: Case, served: ServedSandbox, rt: SourceRuntime, sqlite_db: Database
+    case: PartitionCase, served: ServedSandbox, rt: SourceRuntime, sqlite_db: Database
 ) -> None:
     victim, key = first_refresh(case, served, rt, sqlite_db)
     before = cursor(sqlite_db, rt, case.stream, victim)
@@ -156,7 +111,7 @@ def test_a_sub_listing_not_found_keeps_its_partition(
 
 
 def test_a_partition_that_answers_not_found_itself_is_tombstoned(
-    case: Case, served: ServedSandbox, rt: SourceRuntime, sqlite_db: Database
+    case: PartitionCase, served: ServedSandbox, rt: SourceRuntime, sqlite_db: Database
 ) -> None:
     victim, key = first_refresh(case, served, rt, sqlite_db)
 

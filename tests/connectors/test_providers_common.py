@@ -1,6 +1,6 @@
 """What every connector must do against its sandbox, one test per rule parametrized over the
-connectors (tests/connectors/providers.py): a full refresh loads exactly ``/__truth`` and a
-re-run changes nothing; ``check`` passes a good credential and names a rejected one or an empty
+connectors (each kind's ``tests/<kind>/cases.py``, found by tests/connectors/providers.py): a full
+refresh loads exactly ``/__truth`` and a re-run changes nothing; ``check`` passes a good credential and names a rejected one or an empty
 scope; a refused or revoked credential is a CONFIG error without the secret; bursts of 429s and
 garbled bodies are retried to completion; endless garbage is TRANSIENT and loses nothing.
 
@@ -23,7 +23,16 @@ from connectors.streams import Partition
 from storage import Database, model_for
 from tests.atlassian_support import Outcome, quarantined, run_isolated
 from tests.conftest import MakeRuntime
-from tests.connectors.providers import BY_KIND, PROVIDERS, REJECTED, Provider, Rejected, runtime_on
+from tests.connectors.providers import (
+    BY_KIND,
+    MISSING,
+    PROVIDERS,
+    REJECTED,
+    Provider,
+    Rejected,
+    no_case_for,
+    runtime_on,
+)
 from tests.ingest_support import FastClock, ServedSandbox, rows
 
 
@@ -53,6 +62,7 @@ def messages(out: Outcome) -> str:
 
 
 def test_every_registered_connector_is_in_the_table() -> None:
+    assert MISSING == [], no_case_for(MISSING)
     assert sorted(BY_KIND) == sorted(KINDS)
 
 

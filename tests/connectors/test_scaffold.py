@@ -1,11 +1,12 @@
-"""`headwater connectors new NAME` in a copy of the checkout: the generated tests pass as
-generated, the registry, declarations, CLI and dashboard take the new kind with no edit, and
-an invalid or taken name is refused with one line."""
+"""`headwater connectors new NAME` in a copy of the checkout: the generated tests and the tests
+shared by every connector pass as generated, the registry, declarations, CLI and dashboard take
+the new kind with no edit, and an invalid or taken name is refused with one line."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,9 +18,39 @@ from typer.testing import CliRunner
 from headwater.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
-# Besides its own tests: a rule every registered connector must keep (its cases, by kind).
-RULES = (
-    "tests/connectors/test_partition_check.py::test_every_partitioned_connector_declares_a_check_by_partition_key",
+# Besides its own tests: the tests every registered connector must pass, which find the new
+# kind through its tests/NAME/cases.py. Only its cases and the kind-wide ones run (the other
+# kinds' sandbox cases are theirs to run), so this stays a matter of seconds.
+SHARED = (
+    "tests/connectors/test_providers_common.py",
+    "tests/connectors/test_partition_check.py",
+    "tests/connectors/http/test_auth.py",
+    "tests/connectors/test_field_help.py",
+)
+ONLY_ITS_OWN = "gizmo_cloud or every_registered or cover_every_connector or not (providers_common or partition_check)"
+# (test, how many of its cases are the new kind's) in the shared files, all of which must pass
+SHARED_CASES = {
+    "test_a_full_refresh_loads_exactly_the_truth_and_a_rerun_changes_nothing": 1,
+    "test_check_passes_a_good_credential_and_says_whose_it_is": 1,
+    "test_check_names_a_rejected_credential_without_repeating_it": 1,
+    "test_check_names_a_scope_with_nothing_to_read": 1,
+    "test_a_rejected_credential_is_a_config_error_that_keeps_the_secret": 1,
+    "test_a_revoked_credential_is_config_and_a_run_after_reconnecting_loses_nothing": 1,
+    "test_bursts_of_429s_and_garbled_bodies_are_retried_to_completion": 2,
+    "test_endless_garbage_is_transient_loads_nothing_and_a_clean_rerun_is_exact": 1,
+    "test_every_partitioned_connector_declares_a_check_by_partition_key": 1,
+    "test_a_sub_listing_not_found_keeps_its_partition": 1,
+    "test_a_partition_that_answers_not_found_itself_is_tombstoned": 1,
+    "test_every_connector_authenticates_through_the_shared_module": 1,
+    "test_every_option_and_secret_field_has_a_description": 1,
+    "test_describe_and_help_text_show_each_fields_own_help": 1,
+}
+# the shared tests that check every registered kind has its case (and so fail without cases.py)
+COVERAGE = (
+    "test_every_registered_connector_is_in_the_table",
+    "test_cases_cover_every_connector",
+    "test_every_registered_connector_has_a_credential_form_here",
+    "test_the_cli_shows_provider_specific_help",
 )
 
 
@@ -73,16 +104,20 @@ def test_a_scaffolded_connector_passes_its_tests_and_shows_up_everywhere(tmp_pat
     assert doc["kind"] == "gizmo_cloud" and doc["registered_in"] == "connectors/registry.py"
     for part in ("options", "streams", "normalize", "classify", "check", "sandbox"):
         assert f"connectors/gizmo_cloud/{part}.py" in doc["files"]
-    assert "tests/gizmo_cloud/test_gizmo_cloud.py" in doc["files"]
+    assert {"tests/gizmo_cloud/test_gizmo_cloud.py", "tests/gizmo_cloud/cases.py"} <= set(doc["files"])
     assert not (ROOT / "connectors" / "gizmo_cloud").exists()  # the real checkout is untouched
 
-    # One interpreter: the generated tests, then what the registry, the declaration checks, the
-    # dashboard and `headwater connectors describe` make of the new kind.
-    result = run(root, "-c", PROBE, *RULES)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    passed = [line for line in result.stdout.splitlines() if "gizmo_cloud" in line and "PASSED" in line]
-    assert len(passed) == 4 + 1, result.stdout[-3000:]  # its own four, and the rule's case for it
-    assert "SKIPPED" not in result.stdout and "FAILED" not in result.stdout
+    # One interpreter: the generated tests and the shared ones for the new kind, then what the
+    # registry, the declaration checks, the dashboard and `headwater connectors describe` make of it.
+    result = run(root, "-c", PROBE, "-k", ONLY_ITS_OWN, *SHARED)
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:] + result.stderr[-2000:]
+    assert "SKIPPED" not in out and "FAILED" not in out and "ERROR" not in out, out[-3000:]
+    passed = [m.groups() for m in re.finditer(r"^(\S+)::(\S+) PASSED", out, re.MULTILINE)]
+    assert len([test for path, test in passed if path.startswith("tests/gizmo_cloud/")]) == 4  # its own
+    for name, cases in SHARED_CASES.items():
+        assert len([t for _, t in passed if t.startswith(f"{name}[") and "gizmo_cloud" in t]) == cases, name
+    assert set(COVERAGE) <= {test for _, test in passed}, out[-3000:]
     kinds, found, title, color, described = json.loads((root / "probe.json").read_text())
     assert kinds[-1] == "gizmo_cloud" and found == [] and title == "Gizmo Cloud" and color.startswith("#")
     assert [s["name"] for s in json.loads(described)["streams"]] == ["projects", "items"]

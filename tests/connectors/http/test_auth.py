@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from connectors.http.auth import BasicAuth, BearerAuth, HeaderTokenAuth
 from connectors.registry import KINDS, get_connector
+from tests.connectors.providers import MISSING, PROVIDERS, no_case_for
 
 
 def _sent_headers(auth: httpx.Auth) -> httpx.Headers:
@@ -66,26 +67,13 @@ def test_the_secret_never_shows_in_repr_str_or_logs(auth: httpx.Auth, caplog: py
     assert "s3cr3t" not in caplog.text
 
 
-# One (kind, secrets, the Authorization header expected) per credential form of every connector.
-FORMS = [
-    ("github", {"token": "ghp_t0k"}, "Bearer ghp_t0k"),
-    ("bitbucket", {"token": "bb_t0k"}, "Bearer bb_t0k"),
-    (
-        "bitbucket",
-        {"username": "ann@example.com", "api_token": "at0k"},
-        "Basic " + base64.b64encode(b"ann@example.com:at0k").decode(),
-    ),
-    (
-        "jira",
-        {"email": "ann@example.com", "api_token": "jt0k"},
-        "Basic " + base64.b64encode(b"ann@example.com:jt0k").decode(),
-    ),
-    ("aha", {"token": "aha_t0k"}, "Bearer aha_t0k"),
-    ("slack", {"token": "xoxb-t0k"}, "Bearer xoxb-t0k"),
-]
+# One (kind, secrets, the Authorization header expected) per credential form of every connector,
+# from each kind's tests/<kind>/cases.py.
+FORMS = [(p.kind, f.secrets, f.header) for p in PROVIDERS for f in p.auth_forms]
 
 
 def test_every_registered_connector_has_a_credential_form_here() -> None:
+    assert MISSING == [], no_case_for(MISSING)
     assert set(KINDS) == {kind for kind, _, _ in FORMS}
 
 
