@@ -5,11 +5,12 @@ worker *processes* (one per core) with many *threads* each: every thread runs on
 asyncio loop, and each task keeps several requests in flight. See docs/architecture.md for
 the measurement behind the defaults.
 
-A local cluster of ONE worker (the embedded SQLite default) runs that worker's threads in this
-process (``processes=False``, in-process transport): no process to spawn, no second import of
-the code base, nothing to pickle. Measured on the 2-core box: the cluster starts in ~0.1 s and
-closes in ~0.05 s, against ~0.9-1.5 s and ~0.4 s (plus the worker's own ~1 s of imports) with
-a worker process. Several workers (PostgreSQL: one per core) stay processes, for the cores.
+Workers are processes. ``processes=False`` (in-process threads, in-process transport) starts
+in ~0.1 s and closes in ~0.05 s instead of ~0.9-1.5 s and ~0.4 s plus the worker's own ~1 s
+of imports, and a 10-repository refresh ran faster that way (bench/rss.py: 5.2 s against
+11.8 s); but the driver and every task then share one interpreter lock and one core: the
+100-repository refresh took 272 s instead of 63 s and peaked at 696 MB instead of 379 MB. So
+it is only for callers that know their graph is small (tests of scheduling).
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ log = logging.getLogger(__name__)
 LOCAL_SCHEDULER = {"distributed.scheduler.worker-saturation": 1.0, "distributed.worker.profile.enabled": False}
 
 
-def connect(address: str | None, *, workers: int = 2, threads: int = 16, processes: bool | None = None) -> Any:
-    """A ``distributed.Client``: to ``address`` if given, else to a new LocalCluster, whose
-    workers are processes when there are several (``processes`` forces either way)."""
+def connect(address: str | None, *, workers: int = 2, threads: int = 16, processes: bool = True) -> Any:
+    """A ``distributed.Client``: to ``address`` if given, else to a new LocalCluster (worker
+    processes unless ``processes=False``: threads of this process, for small graphs)."""
     import dask
     from distributed import Client, LocalCluster
 
@@ -49,8 +50,6 @@ def connect(address: str | None, *, workers: int = 2, threads: int = 16, process
         return Client(address, timeout=30)
     # Spawned workers inherit this through the environment (LOCAL_SCHEDULER: why).
     os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")
-    if processes is None:
-        processes = workers > 1
     if not processes:
         with dask.config.set(LOCAL_SCHEDULER):
             cluster = LocalCluster(

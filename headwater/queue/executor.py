@@ -60,11 +60,7 @@ class RunExecutor:
                 close(self._client)
                 self._client = None
             if self._client is None:
-                # A long-running server keeps its local workers in processes of their own (even
-                # one): their tasks' CPU does not compete with the API's requests for its GIL.
-                self._client = connect(
-                    s.dask_address, workers=s.local_dask_workers, threads=s.dask_threads, processes=True
-                )
+                self._client = connect(s.dask_address, workers=s.local_dask_workers, threads=s.dask_threads)
             return self._client
 
     def execute(self, run_id: int) -> str:

@@ -83,7 +83,7 @@ def test_dask_priority_orders_classes_then_turns_then_the_drivers_order() -> Non
 
 @pytest.fixture
 def one_thread_cluster() -> Iterator[Any]:
-    client = connect(None, workers=1, threads=1)  # in-process: the monkeypatched task runs
+    client = connect(None, workers=1, threads=1, processes=False)  # in-process: the monkeypatched task runs
     yield client
     close(client)
 
