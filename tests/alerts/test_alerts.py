@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,19 +12,7 @@ from sqlalchemy import select
 from headwater.alerts import check_stale_sources, deliver, deliver_pending, run_finished_hook
 from storage.models import Alert, Source, Tenant, utcnow
 from tests.alerts.receiver import Receiver, closed_port_url
-from tests.dashboard.fakes import TOKEN, Forge, refresh, running_forge
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
-
-
-@pytest.fixture
-def forge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: Receiver) -> Iterator[Forge]:
-    with running_forge(tmp_path, monkeypatch, alert_webhook_url=receiver.url + "/global") as f:
-        yield f
+from tests.dashboard.fakes import TOKEN, Forge, refresh
 
 
 def set_tenant_hook(forge: Forge, url: str | None) -> None:

@@ -3,28 +3,11 @@ the new credentials alerts again, with no success in between."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from headwater.alerts import run_finished_hook
 from storage.models import Source
 from tenancy.sources import apply_update, prepare_update
 from tests.alerts.receiver import Receiver
-from tests.dashboard.fakes import Forge, refresh, running_forge
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
-
-
-@pytest.fixture
-def forge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: Receiver) -> Iterator[Forge]:
-    with running_forge(tmp_path, monkeypatch, alert_webhook_url=receiver.url + "/global") as f:
-        yield f
+from tests.dashboard.fakes import Forge, refresh
 
 
 def reconnect(forge: Forge, token: str) -> None:
