@@ -33,13 +33,14 @@ from headwater.app import App
 from headwater.cron import is_due
 from headwater.dispatch import DispatchError, RunService
 from headwater.queue.tasks import queued_message_ids
-from pipelines import recover_crashed_runs, set_run_state
+from pipelines import recover_crashed_runs
 from pipelines.liveness import REQUEUED, STALE_AFTER, driver_alive
 from pipelines.state import (
     close_if_all_completed,
-    crash_unfinished_tasks,
+    driverless_runs,
     expire_queued_runs,
     scope_key,
+    settle_driverless_run,
     waiting_since,
 )
 from storage.models import Run, RunState, State, Tenant, Trigger, utcnow
@@ -162,11 +163,7 @@ def requeue_orphans(app: App, tick: Tick, service: RunService) -> list[int]:
     requeue: list[tuple[int, str, int]] = []
     with app.db.session() as s:
         crashed = []
-        for run in s.execute(select(Run).where(Run.state.in_([State.RUNNING, State.RETRYING]))).scalars():
-            if driver_alive(run):
-                continue
-            if close_if_all_completed(s, run):
-                continue
+        for run in driverless_runs(s, driver_alive):
             resumes = s.execute(
                 select(func.count())
                 .select_from(RunState)
@@ -177,9 +174,10 @@ def requeue_orphans(app: App, tick: Tick, service: RunService) -> list[int]:
                 why = (
                     f"its driver stopped {resumes} times" if not never_taken else f"no worker resumed it within {lease}"
                 )
-                crash_unfinished_tasks(s, run.id, "the run's driver stopped (process died or was killed)")
-                set_run_state(s, run, State.CRASHED, f"the run's driver stopped and {why}; retry it")
-                crashed.append(run.id)
+                if settle_driverless_run(s, run, f"the run's driver stopped and {why}; retry it"):
+                    crashed.append(run.id)
+                continue
+            if close_if_all_completed(s, run):
                 continue
             # Re-queued: whoever takes it resumes it (Driver: a RUNNING run whose driver is gone).
             run.driver = REQUEUED

@@ -7,6 +7,7 @@ unique keys on ``run`` (see :class:`storage.models.Run`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -160,25 +161,42 @@ def active_runs(session: Session) -> list[Run]:
     return list(session.execute(select(Run).where(Run.state.in_([str(s) for s in ACTIVE_STATES]))).scalars())
 
 
-def mark_stale_runs_crashed(session: Session, *, older_than: timedelta, driver_alive: Any = None) -> list[int]:
-    """Runs RUNNING without a heartbeat for ``older_than`` (their driver died) become CRASHED,
-    with their unfinished tasks. ``driver_alive(run) -> bool`` may veto (same-host pid check).
+def driverless_runs(session: Session, driver_alive: Callable[[Run], bool]) -> list[Run]:
+    """The RUNNING and RETRYING runs nobody drives any more (``driver_alive(run)`` is False)."""
+    runs = session.execute(select(Run).where(Run.state.in_([str(s) for s in RUNNING]))).scalars()
+    return [run for run in runs if not driver_alive(run)]
 
-    States tell the truth: a run whose whole graph was planned and whose tasks all completed
-    ends COMPLETED, whatever happened to its driver afterwards (it died before closing the run).
+
+# What each unfinished task of a run whose driver died says (its error_kind is CRASH).
+DRIVER_STOPPED = "the run's driver stopped (process died or was killed)"
+
+
+def settle_driverless_run(session: Session, run: Run, why: str) -> bool:
+    """End a run whose driver is gone, with its tasks. States tell the truth: a run whose whole
+    graph was planned and whose tasks all completed ends COMPLETED, whatever happened to its
+    driver afterwards (it died before closing the run). Otherwise its unfinished tasks end
+    CRASHED (:data:`DRIVER_STOPPED`) and so does the run, saying ``why``. True when it CRASHED
+    (a run to alert about)."""
+    if close_if_all_completed(session, run):
+        return False
+    crash_unfinished_tasks(session, run.id, DRIVER_STOPPED)
+    set_run_state(session, run, State.CRASHED, why)
+    return True
+
+
+def mark_stale_runs_crashed(session: Session, *, older_than: timedelta, driver_alive: Any = None) -> list[int]:
+    """Runs RUNNING without a heartbeat for ``older_than`` (their driver died) are settled
+    (:func:`settle_driverless_run`). ``driver_alive(run) -> bool`` may veto (same-host pid check).
     Returns the ids of the runs marked CRASHED (the ones to alert about)."""
     cutoff = utcnow() - older_than
-    crashed: list[int] = []
-    for run in session.execute(select(Run).where(Run.state.in_([str(s) for s in RUNNING]))).scalars():
-        beat = _aware(run.heartbeat_at or run.started_at or run.created_at)
-        if driver_alive(run) if driver_alive is not None else beat > cutoff:
-            continue
-        if close_if_all_completed(session, run):
-            continue
-        crash_unfinished_tasks(session, run.id, "the run's driver stopped (process died or was killed)")
-        set_run_state(session, run, State.CRASHED, "the run's driver stopped without finishing; retry it")
-        crashed.append(run.id)
-    return crashed
+
+    def alive(run: Run) -> bool:
+        if driver_alive is not None:
+            return bool(driver_alive(run))
+        return _aware(run.heartbeat_at or run.started_at or run.created_at) > cutoff
+
+    why = "the run's driver stopped without finishing; retry it"
+    return [run.id for run in driverless_runs(session, alive) if settle_driverless_run(session, run, why)]
 
 
 def close_if_all_completed(session: Session, run: Run) -> bool:

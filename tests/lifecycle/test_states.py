@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from headwater import schedule
 from headwater.app import App
+from headwater.dispatch import RunService
 from pipelines import set_run_state
-from pipelines.liveness import STALE_AFTER
+from pipelines.liveness import REQUEUED, STALE_AFTER
 from pipelines.service import RunRefused, request_retry
-from pipelines.state import cancel_run, create_run, transition_task
+from pipelines.state import DRIVER_STOPPED, cancel_run, create_run, transition_task
 from pipelines.worker import TaskCancelled, until_cancelled
 from storage import Database
 from storage.models import Alert, Run, RunState, State, TaskRun, Tenant, utcnow
@@ -87,6 +88,51 @@ def test_a_crashed_run_raises_one_alert_and_its_retry_redoes_only_what_crashed(h
     assert states == ["COMPLETED", "CRASHED"]
     retry = request_retry(hw.db, run_id)
     assert retry.trigger == "retry" and retry.parent_run_id == run_id
+
+
+def orphan(hw: App, task_states: list[State], *, planned: bool, requeued: bool) -> int:
+    """:func:`running_run`; ``requeued``: the scheduler put it back on the queue a lease ago and
+    no worker resumed it (with a broker, it is then settled rather than re-queued again)."""
+    run_id = running_run(hw, tenant(hw), task_states, planned=planned)
+    if requeued:
+        with hw.db.session() as s:
+            run = s.get(Run, run_id)
+            assert run is not None
+            run.driver = REQUEUED
+    return run_id
+
+
+def settle(hw: App, broker: bool) -> list[int]:
+    """The scheduler's recovery of dead runs: without a broker they crash at once; with one, a
+    run re-queued that no worker took is settled."""
+    if broker:
+        return schedule.requeue_orphans(hw, schedule.Tick(), RunService(hw))
+    return schedule.tick_once(hw).crashed
+
+
+@pytest.mark.parametrize("broker", [False, True], ids=["no-broker", "requeued-never-taken"])
+def test_a_dead_runs_tasks_are_settled_alike_with_or_without_a_broker(hw: App, broker: bool) -> None:
+    run_id = orphan(hw, [State.COMPLETED, State.RUNNING, State.FAILED], planned=True, requeued=broker)
+    assert settle(hw, broker) == [run_id]
+    with hw.db.session() as s:
+        run = s.get(Run, run_id)
+        assert run is not None and run.state == State.CRASHED
+        assert run.message is not None and run.message.startswith("the run's driver stopped")
+        tasks = {
+            t.key: (t.state, t.error_kind, t.message)
+            for t in s.execute(select(TaskRun).where(TaskRun.run_id == run_id)).scalars()
+        }
+    assert tasks["k0"][0] == "COMPLETED" and tasks["k2"][0] == "FAILED"  # finished tasks stay as they were
+    assert tasks["k1"] == ("CRASHED", "CRASH", DRIVER_STOPPED)
+
+
+@pytest.mark.parametrize("broker", [False, True], ids=["no-broker", "requeued-never-taken"])
+def test_a_dead_run_whose_planned_tasks_all_completed_is_completed_either_way(hw: App, broker: bool) -> None:
+    run_id = orphan(hw, [State.COMPLETED] * 2, planned=True, requeued=broker)
+    assert settle(hw, broker) == []
+    with hw.db.session() as s:
+        run = s.get(Run, run_id)
+        assert run is not None and run.state == State.COMPLETED and run.records_loaded == 6
 
 
 def test_a_crashed_run_with_no_task_cannot_be_retried(hw: App) -> None:
