@@ -90,7 +90,18 @@ PARTITION_CHECK = PartitionCheck(
 # also a record's own title, so only the user objects' names are named here.
 _USERS = ("assigned_to_user", "created_by_user", "owner", "user", "created_by_portal_user", "idea_user")
 _PEOPLE = (*(f"{u}.name" for u in _USERS), *(f"{u}.first_name" for u in _USERS), "**.email")
-RECORD_PRIVACY = Privacy(people=_PEOPLE, bodies=("description", "**.description.body", "attachments"))
+RECORD_PRIVACY = Privacy(
+    people=_PEOPLE,
+    # rich-text custom fields ("note") repeat their text in body and value
+    bodies=(
+        "description",
+        "**.description.body",
+        "attachments",
+        "theme",
+        "custom_fields[type=note].body",
+        "custom_fields[type=note].value",
+    ),
+)
 
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(

@@ -108,6 +108,12 @@ COMMIT_PRIVACY = Privacy(
     embeds=_URLS,
 )
 ACCOUNT_TEXT_PRIVACY = Privacy(people=_ACCOUNTS, bodies=_TEXT, embeds=_URLS)
+BRANCH_PRIVACY = Privacy(  # a branch carries its head commit, whole on a branch's own GET
+    people=(*_ACCOUNTS, *(f"commit.{g}" for g in _GIT)),
+    bodies=("commit.commit.message", "commit.commit.verification.payload"),
+    paths=("name",),
+    embeds=_URLS,
+)
 
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
@@ -122,7 +128,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         partitioned=False,
         snapshot=Snapshot("repository"),
         entities=("repository",),
-        privacy=Privacy(bodies=("description",), paths=("default_branch",)),
+        privacy=Privacy(bodies=("description",), paths=("default_branch", "master_branch")),
     ),
     StreamSpec(
         name="members",
@@ -144,7 +150,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         allow_status=REPO_STATUSES,
         on_status=_repo_status,
         entities=("branch",),
-        privacy=Privacy(paths=("name",), embeds=_URLS),
+        privacy=BRANCH_PRIVACY,
     ),
     StreamSpec(
         name="commits",
@@ -173,7 +179,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         privacy=Privacy(
             people=_ACCOUNTS,
             bodies=(*_TEXT, "**.description"),
-            paths=("head.ref", "base.ref", "**.default_branch"),
+            paths=("head.ref", "base.ref", "**.default_branch", "**.master_branch"),
             embeds=(*_URLS, "head.label", "base.label"),
         ),
     ),

@@ -144,7 +144,13 @@ PARTITION_CHECK = PartitionCheck(
 # where the site shows it) wherever one appears: assignee, reporter, creator, comment and
 # changelog authors, user-picker custom fields. A changelog item of a people field repeats the
 # name in fromString/toString; one of a text field repeats the text.
-_PEOPLE = ("**.displayName", "**.emailAddress")
+_ACCOUNTS = ("assignee", "reporter", "creator", "author", "updateAuthor", "lead", "user")
+_PEOPLE = (  # Jira Server/Data Center also names an account by its username (name, key)
+    "**.displayName",
+    "**.emailAddress",
+    *(f"**.{a}.{k}" for a in _ACCOUNTS for k in ("name", "key")),
+)
+_SELF = ("**.self",)  # a Server account's URL ends with ?username=NAME
 _PEOPLE_FIELDS = "assignee|reporter|creator|Approvers|Reviewers|Request participants"
 _TEXT_FIELDS = "description|Description|environment|Environment|Comment"
 _ITEMS = ("fromString", "toString")
@@ -157,16 +163,19 @@ ISSUE_PRIVACY = Privacy(
         "fields.description",
         "fields.environment",
         "fields.comment.comments.body",
+        "fields.comment.body",  # older payloads: the comments as a list
         "fields.comment.comments.renderedBody",
         "fields.worklog.worklogs.comment",
         "renderedFields",
         *(f"changelog.histories.items[field={_TEXT_FIELDS}].{k}" for k in _ITEMS),
     ),
     paths=("fields.attachment.filename",),
+    embeds=_SELF,
 )
 HISTORY_PRIVACY = Privacy(
     people=(*_PEOPLE, *(f"items[field={_PEOPLE_FIELDS}].{k}" for k in _ITEMS)),
     bodies=tuple(f"items[field={_TEXT_FIELDS}].{k}" for k in _ITEMS),
+    embeds=_SELF,
 )
 NOTHING = Privacy()  # records without names, bodies or paths (fields, statuses, issue types, ids)
 
@@ -189,7 +198,7 @@ def _issue_parent(flag: str) -> ParentSpec:
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="projects",
-        privacy=Privacy(people=_PEOPLE, bodies=("description",)),
+        privacy=Privacy(people=_PEOPLE, bodies=("description",), embeds=_SELF),
         path="rest/api/3/project/search",
         normalize=n.project,
         records_path="values",
@@ -201,7 +210,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="users",
-        privacy=Privacy(people=_PEOPLE),
+        privacy=Privacy(people=(*_PEOPLE, "name", "key"), embeds=_SELF),
         path="rest/api/3/users/search",
         normalize=n.person,
         params=lambda ctx: {"maxResults": 1000},
@@ -275,7 +284,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="comments",
-        privacy=Privacy(people=_PEOPLE, bodies=("body", "renderedBody")),
+        privacy=Privacy(people=_PEOPLE, bodies=("body", "renderedBody"), embeds=_SELF),
         path="rest/api/3/issue/{external_id}/comment",
         normalize=n.issue_comment,
         records_path="comments",
@@ -288,7 +297,7 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         name="worklogs",
-        privacy=Privacy(people=_PEOPLE, bodies=("comment",)),
+        privacy=Privacy(people=_PEOPLE, bodies=("comment",), embeds=_SELF),
         path="rest/api/3/issue/{external_id}/worklog",
         normalize=n.raw_only,
         records_path="worklogs",

@@ -142,6 +142,7 @@ USER_PRIVACY = Privacy(
         "profile.skype",
     ),
     bodies=("profile.title", "profile.status_text"),
+    embeds=("profile.image_*",),  # avatar URLs may end with the member's name
 )
 MESSAGE_PRIVACY = Privacy(
     people=("user_profile.*name", "user_profile.name"),

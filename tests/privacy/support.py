@@ -76,7 +76,9 @@ KEPT_COLUMNS: dict[str, tuple[str, ...]] = {
     "project": ("name", "key"),
     "repository": ("name", "full_name"),
 }
-NOT_PEOPLE = {"location"}  # a Jira board's location: a project (its displayName is the project's)
+# a Jira board's location is a project (its displayName is the project's); a Jira field's
+# nonEditableReason.message is Jira's own words
+NOT_PEOPLE = {"location", "nonEditableReason"}
 MIN_LEN = 3
 # Columns Headwater fills from its own vocabulary, never from a provider (a branch named
 # "release" is not leaked by comment.parent_kind = "release", nor a bot named "headwater" by a
