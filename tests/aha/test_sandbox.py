@@ -13,11 +13,11 @@ import pytest
 from connectors.aha import CONNECTOR
 from connectors.aha.sandbox import AhaSandbox, make_sandbox
 from connectors.http.client import HttpClient
-from connectors.runtime import SourceRuntime, run_source_sequentially
 from connectors.sandbox.kit import RunningServer, serve_in_thread
 from storage import Database
 from tests.conftest import MakeRuntime
-from tests.connectors.providers import runtime_of, sandbox_and_server
+from tests.connectors.providers import first_refresh, runtime_of, sandbox_and_server
+from tests.connectors.providers import run_sequentially as run
 from tests.ingest_support import FastClock, live_counts, rows
 
 ENTITIES = ["project", "release", "work_item", "person", "comment"]
@@ -31,18 +31,11 @@ def sandbox() -> Iterator[tuple[AhaSandbox, RunningServer]]:
 runtime = partial(runtime_of, "aha")
 
 
-def run(rt: SourceRuntime, db: Database, **kwargs: Any) -> Any:
-    return asyncio.run(run_source_sequentially(rt, db, budget=FastClock().budget(), **kwargs))
-
-
 def test_full_refresh_loads_exactly_the_truth_then_reads_incrementally(
     sandbox: tuple[AhaSandbox, RunningServer], make_runtime: MakeRuntime, any_db: Database
 ) -> None:
     sb, server = sandbox
-    rt = runtime(make_runtime, sb, server, db=any_db)
-    first = run(rt, any_db)
-    assert live_counts(any_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
-    assert sum(r.quarantined for r in first.results.values()) == 0
+    rt, first = first_refresh("aha", make_runtime, sb, server, any_db, ENTITIES)
     feature_calls = [r for r in sb.api_requests() if r.path.endswith("/features")]
     assert feature_calls and all("fields=" in r.query and "updated_since" not in r.query for r in feature_calls)
 

@@ -9,17 +9,18 @@ cases against it, and fail for a registered kind that has none (:data:`MISSING`)
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from connectors.registry import KINDS
-from connectors.runtime import SourceRuntime
+from connectors.runtime import SourceRuntime, run_source_sequentially
 from connectors.sandbox import RunningServer, serve_in_thread
 from storage import Database
 from tests.conftest import MakeRuntime
 from tests.connectors.case import AuthForm, PartitionCase, Provider, Rejected
-from tests.ingest_support import ServedSandbox
+from tests.ingest_support import FastClock, ServedSandbox, live_counts
 
 
 def discover(kinds: Iterable[str]) -> tuple[list[Provider], list[str]]:
@@ -78,6 +79,23 @@ def runtime_on(
     return make_runtime(provider.kind, settings, secrets or truth["secrets"], db=db, tenant=tenant)
 
 
+def run_sequentially(rt: SourceRuntime, db: Database, clock: FastClock | None = None, **kwargs: Any) -> Any:
+    """A refresh of the source, one stream after another, with waits that take no time."""
+    return asyncio.run(run_source_sequentially(rt, db, budget=(clock or FastClock()).budget(), **kwargs))
+
+
+def first_refresh(
+    kind: str, make_runtime: MakeRuntime, sb: Any, server: RunningServer, db: Database, entities: list[str]
+) -> tuple[SourceRuntime, Any]:
+    """A source of ``kind`` on the sandbox and its first refresh, which loaded exactly the
+    sandbox's truth of ``entities`` and quarantined nothing."""
+    rt = runtime_of(kind, make_runtime, sb, server, db=db)
+    first = run_sequentially(rt, db)
+    assert live_counts(db, rt.source_id, entities) == sb.truth()["counts"]
+    assert sum(r.quarantined for r in first.results.values()) == 0
+    return rt, first
+
+
 def sandbox_and_server(kind: str) -> Iterator[tuple[Any, RunningServer]]:
     """A fixture body for provider test folders that hold the sandbox and its server apart."""
     for served in served_sandbox(BY_KIND[kind]):
@@ -100,7 +118,9 @@ __all__ = [
     "PartitionCase",
     "Provider",
     "Rejected",
+    "first_refresh",
     "no_case_for",
+    "run_sequentially",
     "runtime_of",
     "runtime_on",
     "sandbox_and_server",

@@ -14,14 +14,15 @@ from sqlalchemy import select
 
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.runner import StreamResult
-from connectors.runtime import SourceRuntime, open_http, partitions_of, plan_tasks, run_source_sequentially, run_task
+from connectors.runtime import SourceRuntime, open_http, partitions_of, plan_tasks, run_task
 from connectors.sandbox.kit import RunningServer, serve_in_thread
 from connectors.slack import CONNECTOR
 from connectors.slack.sandbox import SlackSandbox, make_sandbox
 from storage import Database
 from storage.models import RawPage
 from tests.conftest import MakeRuntime
-from tests.connectors.providers import runtime_of, sandbox_and_server
+from tests.connectors.providers import first_refresh, runtime_of, sandbox_and_server
+from tests.connectors.providers import run_sequentially as run
 from tests.ingest_support import FastClock, live_counts, rows
 
 ENTITIES = ["person", "channel", "message"]
@@ -33,10 +34,6 @@ def sandbox() -> Iterator[tuple[SlackSandbox, RunningServer]]:
 
 
 runtime = partial(runtime_of, "slack")
-
-
-def run(rt: SourceRuntime, db: Database, clock: FastClock | None = None, **kwargs: Any) -> Any:
-    return asyncio.run(run_source_sequentially(rt, db, budget=(clock or FastClock()).budget(), **kwargs))
 
 
 def mutate(server: RunningServer, **body: Any) -> dict[str, Any]:
@@ -54,10 +51,7 @@ def test_full_refresh_then_incremental_sees_edits_replies_and_deletions(
     sandbox: tuple[SlackSandbox, RunningServer], make_runtime: MakeRuntime, any_db: Database
 ) -> None:
     sb, server = sandbox
-    rt = runtime(make_runtime, sb, server, db=any_db)
-    first = run(rt, any_db)
-    assert live_counts(any_db, rt.source_id, ENTITIES) == sb.truth()["counts"]
-    assert sum(r.quarantined for r in first.results.values()) == 0
+    rt, first = first_refresh("slack", make_runtime, sb, server, any_db, ENTITIES)
     assert not any("oldest" in r.query for r in sb.api_requests())
 
     ch = sb.workspace.readable()[0]
