@@ -46,6 +46,19 @@ ARGS = [
     "--no-first-run",
 ]
 ADMIN = "browser-admin-token-0123456789"
+
+
+def signed_in(browser: Any, server: str, path: str) -> Any:
+    """A new page (1440x1000) signed in with the admin token through the form, showing ``path``."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(30_000)
+    page.goto(f"{server}/login?next={path}")
+    page.fill("#token", ADMIN)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}{path}")
+    return page
+
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 

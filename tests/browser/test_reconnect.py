@@ -15,7 +15,7 @@ from headwater.cli.sandboxes import source_settings
 from storage.models import Source
 from tenancy import add_source, add_tenant
 from tenancy.privacy_salt import split_salt
-from tests.browser.test_dashboard import ADMIN, ARTIFACTS, app, browser, github, server
+from tests.browser.test_dashboard import ARTIFACTS, app, browser, github, server, signed_in
 
 __all__ = ["app", "browser", "github", "server"]
 
@@ -31,12 +31,7 @@ def test_reconnect_a_failing_source(app: App, github: tuple[Sandbox, RunningServ
         s.execute(update(Source).where(Source.id == src.id).values(credentials_status="invalid"))
         sid, before = src.id, src.secrets_encrypted
 
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.set_default_timeout(30_000)
-    page.goto(f"{server}/login?next=/tenants/acme")
-    page.fill("#token", ADMIN)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server}/tenants/acme")
+    page = signed_in(browser, server, "/tenants/acme")
     form = page.locator(f'form[data-action=reconnect][data-source="{sid}"]')
     assert form.is_visible()  # open by itself: the credentials were rejected
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from headwater.app import App
 from storage.models import Cursor, HttpValidator
 from tenancy import add_source, add_tenant
-from tests.browser.test_dashboard import ADMIN, app, browser, server
+from tests.browser.test_dashboard import app, browser, server, signed_in
 
 __all__ = ["app", "browser", "server"]
 
@@ -42,12 +42,7 @@ def test_reset_cursors_button(app: App, server: str, browser: Any) -> None:
             ids.append(src.id)
     sid, other = ids
 
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.set_default_timeout(30_000)
-    page.goto(f"{server}/login?next=/tenants/acme")
-    page.fill("#token", ADMIN)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server}/tenants/acme")
+    page = signed_in(browser, server, "/tenants/acme")
     button = page.locator(f'button[data-action=reset][data-source="{sid}"]')
 
     asked: list[str] = []
