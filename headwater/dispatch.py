@@ -62,7 +62,7 @@ class BrokerDispatcher:
     def dispatch(self, run_id: int, *, trigger: str, priority: int) -> str:
         from headwater.queue.tasks import enqueue_run
 
-        enqueue_run(self.hw, run_id, trigger=trigger)
+        enqueue_run(self.hw, run_id, trigger=trigger, priority=priority)
         return "queued"
 
     def start(self) -> None:

@@ -2,7 +2,9 @@
 
 Queues: ``refresh`` (refresh clicks, retries) and ``backfill`` (schedules, onboarding). A
 worker consumes both with Redis' ``queue_order_strategy="priority"``, so it always pops
-``refresh`` first, and prefetches one message per thread, so a click never waits behind
+``refresh`` first. Each message also carries its run's ``run.priority`` (0 clicks, 5 schedules,
+9 onboarding backfills; one Redis list per level, ``backfill:5``…), so within ``backfill`` a
+schedule overtakes onboarding backfills already waiting. A worker prefetches one message per thread, so a click never waits behind
 backfills already taken off the queue. Messages are acknowledged after the run ends
 (``acks_late``): a worker that dies leaves its message to be re-delivered after
 ``HEADWATER_BROKER_VISIBILITY_TIMEOUT`` seconds, and the driver resumes the run.
@@ -29,6 +31,8 @@ QUEUE_BACKFILL = "backfill"
 QUEUES = (QUEUE_REFRESH, QUEUE_BACKFILL)  # the order a worker drains them in
 
 INTERACTIVE = frozenset({Trigger.REFRESH, Trigger.RETRY})
+# One Redis list per run.priority (0 = clicks first .. 9 = onboarding backfills), popped lowest first.
+PRIORITY_STEPS = tuple(range(10))
 
 
 def queue_for(trigger: str) -> str:
@@ -42,6 +46,8 @@ def celery_config(broker_url: str | None, visibility_timeout: int) -> dict[str, 
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
             "queue_order_strategy": "priority",
+            "priority_steps": list(PRIORITY_STEPS),
+            "sep": ":",
             "visibility_timeout": visibility_timeout,
             # Sweep for messages of dead workers often enough to honour a short timeout.
             "unacked_restore_interval": max(1, min(10, visibility_timeout // 2)),

@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from headwater.app import App
-from headwater.queue.celery_app import QUEUES, TASK_NAME, HeadwaterCelery, celery_config, queue_for
+from headwater.queue.celery_app import PRIORITY_STEPS, QUEUES, TASK_NAME, HeadwaterCelery, celery_config, queue_for
 from pipelines.service import attempt
 from storage.models import Run
 
@@ -60,20 +60,25 @@ def _producer(broker_url: str, visibility_timeout: int) -> HeadwaterCelery:
     return app
 
 
-def enqueue_run(app: App, run_id: int, *, trigger: str | None = None) -> str:
-    """Put ``run_id`` on its queue; returns the Celery task id (also stored on the run)."""
+def enqueue_run(app: App, run_id: int, *, trigger: str | None = None, priority: int | None = None) -> str:
+    """Put ``run_id`` on its queue at its priority (``run.priority``: 0 clicks .. 9 backfills,
+    read from the run when not given); returns the Celery task id (also stored on the run)."""
     s = app.settings
     if not s.broker_url:
         raise RuntimeError("HEADWATER_BROKER_URL is not set: there is no queue to put runs on")
-    if trigger is None:
+    if trigger is None or priority is None:
         with app.db.session() as session:
             run = session.get(Run, run_id)
-            if run is None:
+            if run is None and trigger is None:
                 raise LookupError(f"run {run_id} does not exist")
-            trigger = run.trigger
+            if run is not None:
+                trigger = run.trigger if trigger is None else trigger
+                priority = run.priority if priority is None else priority
+    assert trigger is not None
     queue = queue_for(trigger)
+    level = min(max(int(priority or 0), PRIORITY_STEPS[0]), PRIORITY_STEPS[-1])
     result = _producer(s.broker_url, s.broker_visibility_timeout).send_task(
-        TASK_NAME, args=[run_id], queue=queue, routing_key=queue
+        TASK_NAME, args=[run_id], queue=queue, routing_key=queue, priority=level
     )
     with app.db.session() as session:
         run = session.get(Run, run_id)
@@ -84,7 +89,7 @@ def enqueue_run(app: App, run_id: int, *, trigger: str | None = None) -> str:
 
 def queued_message_ids(broker_url: str) -> set[str] | None:
     """Ids of the messages waiting on the Redis queues (every priority level of ``refresh`` and
-    ``backfill``), or None when the broker cannot be asked. Messages a worker has taken are not
+    ``backfill``: ``refresh``, ``refresh:5``, …), or None when the broker cannot be asked. Messages a worker has taken are not
     here: a live worker starts what it takes at once, so a SCHEDULED run whose message is
     neither here nor started was taken by a worker that died."""
     import json
