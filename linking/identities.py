@@ -11,7 +11,10 @@ as strong as the weaker side's signal. In order of trust:
 ``rule:slack_email`` a Slack profile address
 ``rule:same_login``  the same login in GitHub and Bitbucket (case-insensitive)
 
-Manual decisions beat every rule: ``split`` takes an account out of its identity for good (no
+Explicit mappings (``identity_mapping``, tenant configuration an operator may script before any
+data arrives) come after verified addresses and before the rules: an account named by kind and
+login, address or external id is linked, with how ``mapping``, to the accounts holding an address
+(and to the other accounts mapped to it), or to one account. Manual decisions beat every rule: ``split`` takes an account out of its identity for good (no
 rule links it any more; only a later manual merge does), ``merge`` puts two accounts (and so
 their identities) together. Bots are never part of an identity.
 """
@@ -23,9 +26,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 EMAIL, JIRA_EMAIL, SLACK_EMAIL, SAME_LOGIN = "email", "rule:jira_email", "rule:slack_email", "rule:same_login"
-MANUAL, SINGLE = "manual", "single"
-RANK = {MANUAL: 0, EMAIL: 1, JIRA_EMAIL: 2, SLACK_EMAIL: 3, SAME_LOGIN: 4}
-CONFIDENCE = {MANUAL: 1.0, EMAIL: 1.0, JIRA_EMAIL: 0.9, SLACK_EMAIL: 0.85, SAME_LOGIN: 0.6, SINGLE: 1.0}
+MANUAL, MAPPING, SINGLE = "manual", "mapping", "single"
+RANK = {MANUAL: 0, EMAIL: 1, MAPPING: 2, JIRA_EMAIL: 3, SLACK_EMAIL: 4, SAME_LOGIN: 5}
+CONFIDENCE = {
+    MANUAL: 1.0, EMAIL: 1.0, MAPPING: 1.0, JIRA_EMAIL: 0.9, SLACK_EMAIL: 0.85, SAME_LOGIN: 0.6, SINGLE: 1.0,
+}  # fmt: skip
+DECIDED = (MANUAL, MAPPING)  # links a person declared (decided_by_person)
 PROFILE_EMAIL = {"aha": EMAIL, "jira": JIRA_EMAIL, "slack": SLACK_EMAIL}  # kind -> how its person.email counts
 COMMIT_EMAIL_KINDS = ("github", "bitbucket")  # providers that attribute commits by verified address
 LOGIN_KINDS = ("github", "bitbucket")
@@ -41,6 +47,22 @@ class Account:
     login: str | None = None
     display_name: str | None = None
     signals: tuple[tuple[str, str, str], ...] = ()  # (what: "email"|"login", value, how)
+    email: str | None = None
+
+    def named(self, kind: str, value: str) -> bool:
+        """Whether ``kind:value`` (a login, address or external id, any case) names this account."""
+        names = {(x or "").strip().lower() for x in (self.login, self.email, self.external_id)}
+        return kind == self.kind and value.strip().lower() in names - {""}
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Account ``kind:account`` is the person with address ``to_email``, or of account ``to_person_id``."""
+
+    kind: str
+    account: str
+    to_email: str | None = None
+    to_person_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +126,35 @@ class _Sets:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def resolve(accounts: Iterable[Account], decisions: Iterable[Decision] = ()) -> list[Cluster]:
+def _mapping_edges(by_id: dict[int, Account], mappings: Iterable[Mapping], skip: set[int]) -> set[tuple[int, int]]:
+    """Pairs an explicit mapping joins (accounts in ``skip`` take part in none)."""
+    live = {pid: a for pid, a in by_id.items() if pid not in skip}
+    matched_of: dict[str, set[int]] = defaultdict(set)  # "email:x" | "person:n" -> the accounts mapped to it
+    anchors: dict[str, set[int]] = {}  # the same key -> the accounts already holding it
+    for m in mappings:
+        matched = {pid for pid, a in live.items() if a.named(m.kind, m.account)}
+        if m.to_email:
+            address = m.to_email.strip().lower()
+            key = f"email:{address}"
+            anchors[key] = {pid for pid, a in live.items() if ("email", address) in {(w, v) for w, v, _ in a.signals}}
+        elif m.to_person_id is not None:
+            key = f"person:{m.to_person_id}"
+            anchors[key] = {m.to_person_id} & set(live)
+        else:
+            continue
+        matched_of[key] |= matched
+    pairs: set[tuple[int, int]] = set()
+    for key, matched in matched_of.items():
+        if not matched:
+            continue
+        rep = min(anchors[key] or matched)  # the holders are already one through their own signal
+        pairs.update((min(rep, pid), max(rep, pid)) for pid in matched if pid != rep)
+    return pairs
+
+
+def resolve(
+    accounts: Iterable[Account], decisions: Iterable[Decision] = (), mappings: Iterable[Mapping] = ()
+) -> list[Cluster]:
     """Clusters of accounts, each one identity, ordered by their smallest person id."""
     by_id = {a.person_id: a for a in accounts}
     decisions = [d for d in decisions if d.person_id in by_id]
@@ -135,6 +185,9 @@ def resolve(accounts: Iterable[Account], decisions: Iterable[Decision] = ()) -> 
                 how = _weaker(how_p, how_q)
                 if pair not in edges or RANK[how] < RANK[edges[pair]]:
                     edges[pair] = how
+    for pair in _mapping_edges(by_id, mappings, split):
+        if pair not in edges or RANK[MAPPING] < RANK[edges[pair]]:
+            edges[pair] = MAPPING
     for p, q in merges:
         edges[(min(p, q), max(p, q))] = MANUAL
     sets = _Sets(by_id)
@@ -153,7 +206,7 @@ def resolve(accounts: Iterable[Account], decisions: Iterable[Decision] = ()) -> 
         links = []
         for pid in ids:
             how = best.get(pid, MANUAL if pid in split else SINGLE)
-            links.append(Link(pid, how, CONFIDENCE[how], how == MANUAL))
+            links.append(Link(pid, how, CONFIDENCE[how], how in DECIDED))
         clusters.append(Cluster(display_name([by_id[i] for i in ids]), tuple(links)))
     return clusters
 

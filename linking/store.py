@@ -58,7 +58,7 @@ def load_accounts(s: Session, tenant_id: int) -> list[Account]:
     for pid, source_id, ext, login, name, email in people:
         kind = kinds.get(source_id, "")
         signals = signals_for(kind, login, email, commit_emails.get((source_id, ext), ()))
-        out.append(Account(pid, kind, source_id, ext, login, name, signals))
+        out.append(Account(pid, kind, source_id, ext, login, name, signals, email))
     return out
 
 

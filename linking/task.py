@@ -2,7 +2,8 @@
 
 It runs in every run after the run's stream tasks (``pipelines.driver`` adds it once the graph
 is whole) and reads only what changed since its own watermark (``derived_watermark``, name
-``links``): identities are resolved again when a person, a commit or a manual decision changed
+``links``): identities are resolved again when a person, a commit, a manual decision or an
+explicit mapping changed
 (the resolution is global, the writes are only what differs); links are recomputed for the
 rows ingested since the watermark, or for every row when the tenant's Jira issues changed (a
 new issue can make an old title a link). It writes only differences, so a re-run changes
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from linking import STREAM
 from linking.identities import resolve
+from linking.mappings import load_mappings, mappings_mark
 from linking.store import (
     changed_rows,
     high_water,
@@ -92,13 +94,17 @@ def derive_in(s: Session, tenant_id: int) -> Derived:
     since = datetime.fromisoformat(mark["since"]) - OVERLAP if mark.get("since") else None
     top = high_water(s, tenant_id)
     decisions = _decisions_mark(s, tenant_id)
+    mappings = mappings_mark(s, tenant_id)
     people_at = _newest(s, tenant_id)
     rebuild_people = (
-        since is None or decisions != mark.get("decisions") or (people_at is not None and people_at > since)
+        since is None
+        or decisions != mark.get("decisions")
+        or mappings != mark.get("mappings", [])
+        or (people_at is not None and people_at > since)
     )
     identities_changed = 0
     if rebuild_people:
-        clusters = resolve(load_accounts(s, tenant_id), load_decisions(s, tenant_id))
+        clusters = resolve(load_accounts(s, tenant_id), load_decisions(s, tenant_id), load_mappings(s, tenant_id))
         identities_changed = write_identities(s, tenant_id, clusters)
     catalog = load_catalog(s, tenant_id)
     digest = _catalog_digest(catalog)
@@ -118,6 +124,7 @@ def derive_in(s: Session, tenant_id: int) -> Derived:
         "since": top.isoformat() if top is not None else mark.get("since"),
         "catalog": digest,
         "decisions": decisions,
+        "mappings": mappings,
     }
     write_watermark(s, tenant_id, WATERMARK, value)
     return Derived(identities_changed, links_changed, "all" if full else "changed" if scope else "none", rebuild_people)

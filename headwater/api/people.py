@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from headwater.api.auth import Principal
@@ -18,6 +18,7 @@ from headwater.api.lookup import MAX_ID, not_found, visible_tenant
 from headwater.api.schemas import StrictBody
 from headwater.api.validation import SafeRoute
 from headwater.app import App
+from linking.mappings import MappingError, MappingNotFound, add_mapping, mappings_document, remove_mapping
 from linking.views import NotFound, links_document, merge, people_document, split
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -65,6 +66,21 @@ class MergeRequest(StrictBody):
 
 class SplitRequest(StrictBody):
     person_id: int = Field(ge=1, le=MAX_ID)
+
+
+class MappingRequest(StrictBody):
+    account: str = Field(min_length=3, max_length=600, description="KIND:LOGIN_OR_EMAIL, e.g. slack:ada")
+    email: str | None = Field(None, max_length=512, description="The address of the person the account is.")
+    identity_id: int | None = Field(None, ge=1, le=MAX_ID, description="The identity the account joins.")
+
+
+class MappingOut(BaseModel):
+    id: int
+    account: str = Field(description="kind:login, address or external id (lower case)")
+    to_email: str | None
+    to_person_id: int | None = Field(description="The account it is one with (the identity's first, when mapped)")
+    decided_by: str
+    created_at: str
 
 
 Body_ = TypeVar("Body_", bound=StrictBody)
@@ -124,6 +140,42 @@ def people_router(hw: App, principal: Callable[[Request], Principal]) -> APIRout
             try:
                 return split(s, tenant.id, body.person_id, decided_by(who))
             except NotFound as exc:
+                raise not_found(str(exc).removesuffix(" does not exist")) from None
+
+    @router.get("/tenants/{slug}/people/mappings", response_model=list[MappingOut])
+    def get_mappings(slug: str, who: Principal = Depends(principal)) -> list[dict[str, Any]]:
+        """The tenant's explicit mappings (configuration; applied after verified addresses, before rules)."""
+        with hw.db.read() as s:
+            return mappings_document(s, visible_tenant(s, slug, who).id)
+
+    @router.post("/tenants/{slug}/people/mappings", response_model=MappingOut, responses=NOT_FOUND)
+    def post_mapping(
+        slug: str, body: MappingRequest | None = Body(None), who: Principal = Depends(principal)
+    ) -> dict[str, Any]:
+        """Map an account (landed or not yet) to an address or an identity; replaces its earlier mapping."""
+        with hw.db.session() as s:
+            tenant = visible_tenant(s, slug, who)  # another tenant's: 404 whatever the body
+            body = required(body)
+            try:
+                return add_mapping(
+                    s, tenant.id, body.account, email=body.email, identity_id=body.identity_id,
+                    decided_by=decided_by(who),
+                )  # fmt: skip
+            except MappingError as exc:
+                raise HTTPException(status_code=422, detail=str(exc)) from None
+            except MappingNotFound as exc:
+                raise not_found(str(exc).removesuffix(" does not exist")) from None
+
+    @router.delete("/tenants/{slug}/people/mappings/{mapping_id}", response_model=MappingOut, responses=NOT_FOUND)
+    def delete_mapping(
+        slug: str, mapping_id: int = Path(ge=1, le=MAX_ID), who: Principal = Depends(principal)
+    ) -> dict[str, Any]:
+        """Remove an explicit mapping; identities are resolved again at once."""
+        with hw.db.session() as s:
+            tenant = visible_tenant(s, slug, who)
+            try:
+                return remove_mapping(s, tenant.id, mapping_id)
+            except MappingNotFound as exc:
                 raise not_found(str(exc).removesuffix(" does not exist")) from None
 
     return router

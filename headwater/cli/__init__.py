@@ -55,7 +55,7 @@ LAZY = (
     LazyCommand(
         "people",
         "headwater.cli.people:people_command",
-        "Identities of a tenant across its sources; merge two identities or split a person off by hand.",
+        "Identities of a tenant across its sources; merge, split, and explicit mappings (map, mappings, unmap).",
     ),
     LazyCommand(
         "links",

@@ -2,7 +2,14 @@
 
 from storage.models.base import Base, utcnow
 from storage.models.counters import RetiredSample
-from storage.models.derived import DerivedWatermark, Identity, IdentityAccount, IdentityDecision, WorkLink
+from storage.models.derived import (
+    DerivedWatermark,
+    Identity,
+    IdentityAccount,
+    IdentityDecision,
+    IdentityMapping,
+    WorkLink,
+)
 from storage.models.entities import (
     ENTITY_MODELS,
     Branch,
@@ -53,6 +60,7 @@ __all__ = [
     "Identity",
     "IdentityAccount",
     "IdentityDecision",
+    "IdentityMapping",
     "Message",
     "Person",
     "Project",

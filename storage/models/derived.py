@@ -63,6 +63,27 @@ class IdentityDecision(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class IdentityMapping(Base):
+    """An explicit mapping, tenant configuration (it may name accounts no source has landed yet):
+    the account of kind ``kind`` whose login, address or external id is ``account`` (lower case)
+    is the person with address ``to_email``, or is one with person ``to_person_id``. Applied by
+    every rebuild after verified addresses, before the rules."""
+
+    __tablename__ = "identity_mapping"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "account"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    account: Mapped[str] = mapped_column(String(512))
+    to_email: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    to_person_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=True
+    )
+    decided_by: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class WorkLink(Base):
     """A row of one source that refers to a work item of another (a PR naming a Jira issue …).
 
