@@ -11,18 +11,16 @@ the failed tasks and their dependents.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
 
-from connectors.runtime import SourceRuntime, discovery_plan, partitions_of, plan_tasks
+from connectors.runtime import SourceRuntime, discovery_plan
 from linking import STREAM as DERIVED
+from pipelines.closing import close_run
 from pipelines.liveness import (
     _DRIVING,
     _DRIVING_LOCK,
@@ -38,26 +36,16 @@ from pipelines.runners import TaskRunner
 from pipelines.state import (
     RETRYABLE,
     IllegalTransition,
-    finish_unfinished_tasks,
     set_run_state,
     set_task_state,
     transition_task,
 )
+from pipelines.taskgraph import TaskGraph, add_task, adopt, expand_once
 from storage import Database
-from storage.models import TERMINAL_STATES, Run, Source, State, TaskRun, TaskRunState, Tenant, utcnow
+from storage.models import TERMINAL_STATES, Run, Source, State, TaskRun, Tenant
 from tenancy import Vault, runtime_for
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Graph:
-    tasks: dict[str, int] = field(default_factory=dict)  # key -> task_run id
-    deps: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    state: dict[str, str] = field(default_factory=dict)
-    submitted: set[str] = field(default_factory=set)
-    key_of: dict[int, str] = field(default_factory=dict)
-    discovery: dict[str, SourceRuntime] = field(default_factory=dict)  # discovery key -> runtime
 
 
 class Driver:
@@ -128,7 +116,7 @@ class Driver:
             set_run_state(s, run, State.RUNNING)
             full, trigger, parent = run.full, run.trigger, run.parent_run_id
             tenant_id, source_id = run.tenant_id, run.source_id
-        graph = _Graph()
+        graph = TaskGraph()
         beat = Heartbeat(self.db, run_id)
         beat.start()
         try:
@@ -143,20 +131,8 @@ class Driver:
             beat.stop()
         return self._finish(run_id, graph)
 
-    def _adopt(self, graph: _Graph, run_id: int) -> None:
-        """A resumed run keeps the tasks its previous driver created: finished ones stay
-        finished, unfinished ones are submitted again."""
-        with self.db.session() as s:
-            tasks = list(s.execute(select(TaskRun).where(TaskRun.run_id == run_id).order_by(TaskRun.id)).scalars())
-        for t in tasks:
-            graph.tasks[t.key] = t.id
-            graph.key_of[t.id] = t.key
-            graph.deps[t.key] = tuple(t.depends_on or ())
-            if State(t.state) in TERMINAL_STATES:
-                graph.state[t.key] = t.state
-                graph.submitted.add(t.key)
-            else:
-                graph.state[t.key] = State.SCHEDULED
+    def _adopt(self, graph: TaskGraph, run_id: int) -> None:
+        adopt(self.db, graph, run_id)
 
     # -- graph ---------------------------------------------------------------------------
     def _sources(self, tenant_id: int, source_id: int | None) -> list[Source]:
@@ -168,40 +144,19 @@ class Driver:
 
     def _add_task(
         self,
-        graph: _Graph,
+        graph: TaskGraph,
         run_id: int,
         source_id: int,
         key: str,
         stream: str,
         partition: str | None,
         deps: tuple[str, ...],
-        session: Session | None = None,
         values: dict[str, Any] | None = None,
     ) -> None:
-        if key in graph.tasks:  # adopted from the previous driver of a resumed run
-            return
-        with contextlib.nullcontext(session) if session is not None else self.db.session() as s:
-            task = TaskRun(
-                run_id=run_id,
-                source_id=source_id,
-                key=key,
-                stream=stream,
-                partition=partition,
-                partition_values=values,
-                depends_on=list(deps),
-                state=State.SCHEDULED,
-            )
-            s.add(task)
-            s.flush()
-            set_task_state(s, task, State.SCHEDULED)
-            tid = task.id
-        graph.tasks[key] = tid
-        graph.key_of[tid] = key
-        graph.deps[key] = deps
-        graph.state[key] = State.SCHEDULED
+        add_task(self.db, graph, run_id, source_id, key, stream, partition, deps, values=values)
 
     def _build(
-        self, graph: _Graph, run_id: int, tenant_id: int, source_id: int | None, trigger: str, parent: int | None
+        self, graph: TaskGraph, run_id: int, tenant_id: int, source_id: int | None, trigger: str, parent: int | None
     ) -> None:
         sources = {s.id: s for s in self._sources(tenant_id, source_id)}
         if trigger == "retry" and parent is not None:
@@ -227,7 +182,7 @@ class Driver:
             else:
                 graph.discovery[disc.key] = rt
 
-    def _build_retry(self, graph: _Graph, run_id: int, parent: int, sources: dict[int, Source]) -> None:
+    def _build_retry(self, graph: TaskGraph, run_id: int, parent: int, sources: dict[int, Source]) -> None:
         with self.db.session() as s:
             old = list(s.execute(select(TaskRun).where(TaskRun.run_id == parent).order_by(TaskRun.id)).scalars())
         redo = {t.key for t in old if State(t.state) in RETRYABLE}
@@ -251,54 +206,14 @@ class Driver:
             if disc is not None and t.key == disc.key:
                 graph.discovery[t.key] = rt
 
-    def _expand(self, graph: _Graph, run_id: int, rt: SourceRuntime) -> None:
+    def _expand(self, graph: TaskGraph, run_id: int, rt: SourceRuntime) -> None:
         """Create the source's per-partition tasks in one transaction (a few statements for any fan-out)."""
         self.db.retrying(lambda: self._expand_once(graph, run_id, rt), what=f"run {run_id} planning")
 
-    def _expand_once(self, graph: _Graph, run_id: int, rt: SourceRuntime) -> None:
-        partitions = partitions_of(rt, self.db)
-        plans = [p for p in plan_tasks(rt, partitions) if p.key not in graph.tasks]
-        if not plans:
-            return
-        known = set(graph.tasks) | {p.key for p in plans}
-        rows: list[dict[str, Any]] = [
-            {
-                "run_id": run_id,
-                "source_id": rt.source_id,
-                "key": p.key,
-                "stream": p.stream,
-                "partition": p.partition.key if p.partition else None,
-                # what the worker formats paths with: it builds the task's partition from its row
-                "partition_values": dict(p.partition.values) if p.partition else None,
-                "depends_on": [d for d in p.depends_on if d in known],
-                "state": State.SCHEDULED,
-            }
-            for p in plans
-        ]
-        now = utcnow()
-        with self.db.session() as s:
-            s.execute(insert(TaskRun), rows)
-            ids = dict(
-                s.execute(
-                    select(TaskRun.key, TaskRun.id).where(
-                        TaskRun.run_id == run_id, TaskRun.key.in_([r["key"] for r in rows])
-                    )
-                )
-                .tuples()
-                .all()
-            )
-            s.execute(
-                insert(TaskRunState),
-                [{"task_run_id": ids[r["key"]], "state": State.SCHEDULED, "at": now} for r in rows],
-            )
-        for r in rows:
-            tid = ids[r["key"]]
-            graph.tasks[r["key"]] = tid
-            graph.key_of[tid] = r["key"]
-            graph.deps[r["key"]] = tuple(r["depends_on"])
-            graph.state[r["key"]] = State.SCHEDULED
+    def _expand_once(self, graph: TaskGraph, run_id: int, rt: SourceRuntime) -> None:
+        expand_once(self.db, graph, run_id, rt)
 
-    def _add_derived(self, graph: _Graph, run_id: int) -> None:
+    def _add_derived(self, graph: TaskGraph, run_id: int) -> None:
         """The tenant's derived task (identities, work links: ``linking.task``), after every stream
         task of the run; it runs on a worker like any task, attached to the run's first source."""
         if not graph.tasks or DERIVED in graph.tasks:
@@ -308,7 +223,7 @@ class Driver:
         if anchor is not None:
             self._add_task(graph, run_id, anchor, DERIVED, DERIVED, None, tuple(graph.tasks))
 
-    def _fail_now(self, graph: _Graph, key: str, kind: str, message: str) -> None:
+    def _fail_now(self, graph: TaskGraph, key: str, kind: str, message: str) -> None:
         with self.db.session() as s:
             task = s.get(TaskRun, graph.tasks[key])
             assert task is not None
@@ -317,7 +232,7 @@ class Driver:
         graph.submitted.add(key)
 
     # -- execution -----------------------------------------------------------------------
-    def _loop(self, graph: _Graph, run_id: int, full: bool, beat: Heartbeat) -> None:
+    def _loop(self, graph: TaskGraph, run_id: int, full: bool, beat: Heartbeat) -> None:
         planned = False
         while True:
             self._submit_ready(graph, full)
@@ -375,7 +290,7 @@ class Driver:
 
         self.db.retrying(write, what=f"run {run_id}")
 
-    def _submit_ready(self, graph: _Graph, full: bool) -> None:
+    def _submit_ready(self, graph: TaskGraph, full: bool) -> None:
         """Cancel tasks whose upstream failed, submit those whose upstream completed (one transaction)."""
         cancel: list[tuple[str, str]] = []
         ready: list[str] = []
@@ -414,54 +329,18 @@ class Driver:
             # Discovery first, then parents before children: deeper tasks get lower priority.
             self.runner.submit(graph.tasks[key], full=full, priority=10 - len(graph.deps[key]))
 
-    def _progress(self, graph: _Graph) -> dict[str, Any]:
+    def _progress(self, graph: TaskGraph) -> dict[str, Any]:
         states = Counter(graph.state.values())
         done = sum(n for st, n in states.items() if st in {s.value for s in TERMINAL_STATES})
         return {"total": len(graph.tasks), "done": done, "states": dict(states)}
 
-    def _finish(self, run_id: int, graph: _Graph, error: str | None = None) -> str:
+    def _finish(self, run_id: int, graph: TaskGraph, error: str | None = None) -> str:
         state = self.db.retrying(lambda: self._close(run_id, error), what=f"run {run_id} end")
         self._finished(run_id)
         return state
 
     def _close(self, run_id: int, error: str | None) -> State:
-        with self.db.session() as s:
-            run = s.get(Run, run_id)
-            assert run is not None
-            cancelled = run.state == State.CANCELLED
-            if cancelled:
-                finish_unfinished_tasks(s, run_id, State.CANCELLED, run.message or "the run was cancelled")
-            else:
-                finish_unfinished_tasks(
-                    s, run_id, State.CRASHED, "the run ended before this task finished", error_kind="CRASH"
-                )
-            tasks = list(s.execute(select(TaskRun).where(TaskRun.run_id == run_id)).scalars())
-            failed = [t for t in tasks if t.state != State.COMPLETED]
-            run.tasks_total = len(tasks)
-            run.tasks_failed = len(failed)
-            run.records_loaded = sum(t.records_loaded for t in tasks)
-            ok_sources = {t.source_id for t in tasks} - {t.source_id for t in failed}
-            for sid in ok_sources:
-                src = s.get(Source, sid)
-                if src is not None:
-                    src.last_success_at = utcnow()
-            if cancelled:
-                state = State.CANCELLED
-            elif error is None and not failed:
-                set_run_state(s, run, State.COMPLETED, f"{len(tasks)} tasks completed")
-                state = State(run.state)
-            else:
-                kinds = Counter(t.error_kind or t.state for t in failed)
-                first = next((t for t in failed if t.state == State.FAILED), failed[0] if failed else None)
-                why = ", ".join(f"{n} {k}" for k, n in kinds.most_common())
-                message = f"{len(failed)} of {len(tasks)} tasks did not complete ({why})"
-                if first is not None:
-                    message += f"; first: {first.stream} {first.partition or ''}: {first.message or first.state}"
-                if error:
-                    message = f"{error}; {message}"
-                set_run_state(s, run, State.FAILED, message[:4000])
-                state = State(run.state)
-        return state
+        return close_run(self.db, run_id, error)
 
     def _finished(self, run_id: int) -> None:
         if self.on_finished:
