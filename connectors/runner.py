@@ -30,8 +30,9 @@ from connectors.errors import BugError, ConnectorError, DataError, NotFoundError
 from connectors.http.classify import provider_said
 from connectors.http.client import HttpClient
 from connectors.http.pagination import PageRequest, dig
+from connectors.missing import Unavailable, not_found_code, settle_missing
 from connectors.store import Batch, Quarantined, TaskStore
-from connectors.streams import Partition, PartitionCheck, Row, StatusAction, StreamContext, StreamSpec
+from connectors.streams import Partition, Row, StatusAction, StreamContext, StreamSpec
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +51,6 @@ class StreamResult:
     note: str | None = None
 
 
-@dataclass(frozen=True)
-class Unavailable:
-    """A listing of a partition that answered "not found" (or an allowed status meaning MISSING)."""
-
-    stream: str
-    request: str  # e.g. "GET /repos/acme/api/issues/events"
-    code: str  # e.g. "404", "410", "channel_not_found"
-    said: str = ""  # the provider's own words
-    pages: int = 0  # pages read (and loaded) before it
-
-    def __str__(self) -> str:
-        said = f" ({self.said})" if self.said and self.said != self.code else ""
-        after = f" after {self.pages} page(s)" if self.pages else ""
-        return f"{self.stream}: {self.request} answered {self.code}{said}{after}"
-
-
 @dataclass
 class Listing:
     """How one listing ended."""
@@ -73,6 +58,18 @@ class Listing:
     status: str  # "ok" | "not_modified" | a StatusAction
     pages: int = 0
     missing: Unavailable | None = None
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What one run of a stream reads with and writes to (every listing of it shares these)."""
+
+    ctx: StreamContext
+    http: HttpClient
+    store: TaskStore
+    result: StreamResult
+    cursor: Mapping[str, Any] | None
+    full: bool
 
 
 def privatized(spec: StreamSpec, records: list[Any], ctx: StreamContext) -> list[Any]:
@@ -125,16 +122,17 @@ async def run_stream(
     ctx.cursor = cursor
     if spec.prepare is not None:
         await spec.prepare(ctx, http)
+    job = _Job(ctx, http, store, result, cursor, full)
     if spec.parent is None:
         other = spec.alternative(ctx) if spec.alternative is not None else None
-        missing = await _run_listing(other or spec, ctx, http, store, result, cursor=cursor, full=full)
+        missing = await _run_listing(other or spec, job)
         if other is not None and missing is not None and missing.pages == 0:
             log.info("%s: %s; reading the listing with %s %s instead", spec.name, missing, spec.method, spec.path)
-            missing = await _run_listing(spec, ctx, http, store, result, cursor=cursor, full=full)
+            missing = await _run_listing(spec, job)
         if missing is not None:
-            await _settle_missing(connector, missing, ctx, http, store, result)
+            await settle_missing(connector, missing, ctx, http, store, result)
     else:
-        await _run_children(spec, ctx, http, store, result, cursor=cursor, full=full)
+        await _run_children(spec, job)
     result.loaded_by_entity = dict(store.loaded_by_entity)
     return result
 
@@ -146,13 +144,6 @@ def _of_partition(spec: StreamSpec, ctx: StreamContext) -> bool:
 
 def _request_label(spec: StreamSpec, http: HttpClient, url: str) -> str:
     return f"{spec.method} {httpx.URL(http.url_for(url)).path}"
-
-
-def _not_found_code(exc: NotFoundError) -> str:
-    """``404``; for a provider that says it in a 200 body (Slack), its error code."""
-    if exc.status is not None and exc.status >= 300:
-        return str(exc.status)
-    return exc.said or "not found"
 
 
 async def _read_listing(
@@ -193,7 +184,7 @@ async def _read_listing(
                 raise
             label = _request_label(spec, http, request.url)
             return Listing(
-                StatusAction.MISSING, pages, Unavailable(spec.name, label, _not_found_code(exc), exc.said, pages)
+                StatusAction.MISSING, pages, Unavailable(spec.name, label, not_found_code(exc), exc.said, pages)
             )
         if response.status_code == 304:
             return Listing("not_modified", pages)
@@ -221,17 +212,9 @@ async def _read_listing(
     return Listing("ok", pages)
 
 
-async def _run_listing(
-    spec: StreamSpec,
-    ctx: StreamContext,
-    http: HttpClient,
-    store: TaskStore,
-    result: StreamResult,
-    *,
-    cursor: Mapping[str, Any] | None,
-    full: bool,
-) -> Unavailable | None:
+async def _run_listing(spec: StreamSpec, job: _Job) -> Unavailable | None:
     """Read a listing; returns what was unavailable when it answered MISSING (nothing settled yet)."""
+    ctx, http, store, result, cursor, full = job.ctx, job.http, job.store, job.result, job.cursor, job.full
     strategy = spec.cursor
     assert not isinstance(strategy, ChildOf)
     tracker = strategy.tracker((cursor or {}).get("value")) if strategy is not None else None
@@ -286,69 +269,9 @@ async def _run_listing(
     return listing.missing  # set only when the listing answered MISSING
 
 
-async def _settle_missing(
-    connector: Connector,
-    missing: Unavailable,
-    ctx: StreamContext,
-    http: HttpClient,
-    store: TaskStore,
-    result: StreamResult,
-) -> None:
-    """A listing of the partition is not there: ask the partition itself, then tombstone or note."""
-    partition = ctx.partition
-    check = connector.partition_check
-    if partition is None or check is None:
-        result.note = f"{missing}: nothing more read from this listing, its cursor kept (no partition check to ask)"
-        return
-    asked, gone = await _ask_partition(check, ctx, http)
-    if gone is not None:
-        gone_id = partition.values.get("external_id")
-        if connector.partition_entity and gone_id is not None:
-            store.tombstone_now(connector.partition_entity, [str(gone_id)])
-        result.partition_gone = True
-        result.note = (
-            f"{check.what} {partition.key} is gone or no longer accessible: {missing}, "
-            f"and {asked} answered {gone}; tombstoned"
-        )
-        return
-    result.note = (
-        f"{missing}, but {asked} shows the {check.what} {partition.key} is still there: it is kept, "
-        f"nothing more was read from this listing and its cursor is kept. Likely: {check.hint}"
-    )
-
-
-async def _ask_partition(check: PartitionCheck, ctx: StreamContext, http: HttpClient) -> tuple[str, str | None]:
-    """One GET of the partition itself: (what was asked, None if it is there, else how it answered).
-
-    "Not found" and 410 mean gone; other errors (403, 5xx after retries …) are raised."""
-    assert ctx.partition is not None
-    path = ctx.fmt(check.path)
-    asked = f"GET {httpx.URL(http.url_for(path)).path}"
-    try:
-        response = await http.request(
-            "GET",
-            path,
-            params=check.params(ctx) or None,
-            allow_status=frozenset({410}),
-            bucket=check.bucket,
-            pace=check.pace,
-            what=f"{asked} (is the {check.what} {ctx.partition.key} still there?)",
-        )
-    except NotFoundError as exc:
-        return asked, _not_found_code(exc)
-    return asked, "410" if response.status_code == 410 else None
-
-
-async def _run_children(
-    spec: StreamSpec,
-    ctx: StreamContext,
-    http: HttpClient,
-    store: TaskStore,
-    result: StreamResult,
-    *,
-    cursor: Mapping[str, Any] | None,
-    full: bool,
-) -> None:
+async def _run_children(spec: StreamSpec, job: _Job) -> None:
+    """Read the stream once per parent row (in chunks, concurrently), committing a batch per chunk."""
+    ctx, http, store, result, cursor, full = job.ctx, job.http, job.store, job.result, job.cursor, job.full
     parent_spec = spec.parent
     assert parent_spec is not None
     since_raw = (cursor or {}).get("value")
