@@ -119,6 +119,7 @@ class DaskRunner:
         except TimeoutError:  # nothing finished yet: the driver beats its heartbeat and waits again
             return []
         out: list[tuple[int, dict[str, Any]]] = []
+        finished: list[tuple[Any, int]] = []
         for fut in done:
             task_id = self._futures.pop(fut)
             if fut.status == "error":
@@ -132,8 +133,24 @@ class DaskRunner:
                 why = f"the Dask future was {fut.status} (scheduler restarted or the task was released)"
                 out.append((task_id, {"state": "CRASHED", "error": why, "error_kind": "CRASH"}))
             else:
-                out.append((task_id, self._result(fut)))
-        return out
+                finished.append((fut, task_id))
+        return out + self._results(finished)
+
+    def _results(self, finished: list[tuple[Any, int]]) -> list[tuple[int, dict[str, Any]]]:
+        """The summaries of every finished task in one round trip to the cluster (one
+        ``gather``, not a ``result()`` each). If that fails or hangs (a worker holding one died:
+        Dask would recompute it), each is asked on its own, so only the lost one is LOST."""
+        if len(finished) <= 1:
+            return [(task_id, self._result(fut)) for fut, task_id in finished]
+        futures = [fut for fut, _ in finished]
+        try:
+            summaries = self.client.sync(
+                self.client._gather, futures, errors="raise", callback_timeout=GATHER_TIMEOUT_S
+            )
+        except Exception as exc:
+            log.info("gathering %d summaries at once failed (%r); asking each", len(futures), exc)
+            return [(task_id, self._result(fut)) for fut, task_id in finished]
+        return [(task_id, summary) for (_, task_id), summary in zip(finished, summaries, strict=True)]
 
     def _result(self, fut: Any) -> dict[str, Any]:
         """The task's small summary. Its worker may have died after finishing it but before the
