@@ -33,7 +33,7 @@ def child(tasks: int) -> dict[str, float]:
     import pipelines.runners as runners
     from pipelines.cluster import close, connect
 
-    setattr(runners, "execute_task", summary_task)   # by value (defined in __main__)
+    runners.execute_task = summary_task  # type: ignore[attr-defined,assignment]  # by value (defined in __main__)
     client = connect(None, workers=1, threads=4)
     try:
         runners.DaskRunner(client, None).submit(-1, full=False, priority=0)  # type: ignore[arg-type]  # warm-up
