@@ -1,23 +1,32 @@
 """Parallel (Dask) vs serial refresh of one tenant against the GitHub sandbox, side by side.
 
-    python bench/parallel_vs_serial.py [--repos N] [--latency-ms L] [--scale 1,10,50] [--json]
+    python bench/parallel_vs_serial.py [--repos N] [--latency-ms L] [--executor processes|threads]
+                                       [--scale 1,10,50] [--json]
 
 Both modes run the same full refresh against identical sandboxes (same seed and size), each
 into a fresh embedded database: *serial* executes one task at a time with one request in
 flight (a classic one-job pipeline); *parallel* runs the task graph on a local Dask cluster.
 Reports wall time, requests served, records loaded, peak RSS, and whether both loaded
-identical data. With --json the last line is one JSON object.
+identical data. ``--executor threads`` runs the parallel mode on an in-process local cluster
+(``connect(processes=False)``; its start and close are inside the timed wall).
+``--pg-admin-url postgresql+psycopg://postgres@127.0.0.1:5432/test`` puts each mode's data in a
+fresh PostgreSQL database (created, upgraded, dropped) instead of the embedded SQLite file,
+whose single writer serializes every task's bookkeeping. With --json the last line is one JSON
+object.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +42,53 @@ from tenancy import add_source, add_tenant
 BENCH_KEY = "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE="
 
 
-def one_mode(mode: str, repos: int, latency_ms: float, workers: int | None, threads: int) -> dict[str, Any]:
+@contextlib.contextmanager
+def fresh_database(admin_url: str | None) -> Iterator[str | None]:
+    """A new, upgraded PostgreSQL database on ``admin_url``'s server (None: the embedded one)."""
+    if admin_url is None:
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+
+    from storage import Database
+    from storage.migrate import upgrade
+
+    name = f"hw_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        db = Database(url)
+        upgrade(db)
+        db.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def one_mode(
+    mode: str,
+    repos: int,
+    latency_ms: float,
+    workers: int | None,
+    threads: int,
+    executor: str = "processes",
+    pg_admin_url: str | None = None,
+) -> dict[str, Any]:
+    from headwater.app import worker_config
     from headwater.dispatch import execute_inline
+    from pipelines import DaskRunner
+    from pipelines.cluster import close, connect
 
     # Tasks carry no key: the local cluster's worker processes read it from the environment.
     os.environ["HEADWATER_SECRET_KEY"] = BENCH_KEY
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(pg_admin_url) as database_url:
         settings = Settings(
             home=Path(tmp),
+            database_url=database_url,
             secret_key=SecretStr(BENCH_KEY),
             dask_workers=workers,
             dask_threads=threads,
@@ -56,7 +104,15 @@ def one_mode(mode: str, repos: int, latency_ms: float, workers: int | None, thre
                 add_source(s, app.vault, tenant, "github", options, secrets)
             run, _ = request_run(app.db, tenant, full=True)
             started = time.perf_counter()
-            state = execute_inline(app, run.id, serial=(mode == "serial"))
+            if mode == "parallel" and executor == "threads":
+                client = connect(None, workers=1, threads=threads, processes=False)
+                try:
+                    runner = DaskRunner(client, worker_config(app))
+                    state = execute_inline(app, run.id, runner=runner)
+                finally:
+                    close(client)
+            else:
+                state = execute_inline(app, run.id, serial=(mode == "serial"))
             wall = time.perf_counter() - started
             with app.db.session() as s:
                 doc = run_document(s, run.id)
@@ -91,12 +147,21 @@ def main() -> None:
     p.add_argument("--latency-ms", type=float, default=100.0)
     p.add_argument("--workers", type=int, default=None, help="Dask worker processes (default: the settings' choice).")
     p.add_argument("--threads", type=int, default=32)
+    p.add_argument(
+        "--executor",
+        choices=("processes", "threads"),
+        default="processes",
+        help="Parallel mode's local cluster: worker processes (as refresh starts) or in-process threads.",
+    )
     p.add_argument("--scale", default="", help="Also time parallel runs at these repository counts, e.g. 1,10,50.")
+    p.add_argument("--pg-admin-url", default=None, help="Each mode in a fresh PostgreSQL database on this server.")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
 
-    serial = one_mode("serial", args.repos, args.latency_ms, args.workers, args.threads)
-    parallel = one_mode("parallel", args.repos, args.latency_ms, args.workers, args.threads)
+    serial = one_mode("serial", args.repos, args.latency_ms, args.workers, args.threads, pg_admin_url=args.pg_admin_url)
+    parallel = one_mode(
+        "parallel", args.repos, args.latency_ms, args.workers, args.threads, args.executor, args.pg_admin_url
+    )
     result: dict[str, Any] = {
         "repos": args.repos,
         "latency_ms": args.latency_ms,
@@ -110,13 +175,15 @@ def main() -> None:
         "records_serial": serial["rows"],
         "identical_data": serial["digest"] == parallel["digest"],
         "states": [serial["state"], parallel["state"]],
-        "workers": Settings(dask_workers=args.workers).local_dask_workers,
+        "workers": Settings(dask_workers=args.workers, database_url=args.pg_admin_url).local_dask_workers,
+        "database": "postgresql" if args.pg_admin_url else "sqlite",
         "threads_per_worker": args.threads,
+        "executor": args.executor,
     }
     if args.scale:
         result["scale"] = []
         for n in (int(x) for x in args.scale.split(",") if x):
-            r = one_mode("parallel", n, args.latency_ms, args.workers, args.threads)
+            r = one_mode("parallel", n, args.latency_ms, args.workers, args.threads, args.executor, args.pg_admin_url)
             result["scale"].append(
                 {"repos": n, "parallel_s": r["wall_s"], "requests": r["requests"], "tasks": r["tasks"]}
             )
