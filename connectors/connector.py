@@ -110,7 +110,7 @@ class Connector:
     auth: Callable[[Any], httpx.Auth | None]
     streams: Sequence[StreamSpec]
     discovery_stream: str | None = None
-    partition_entity: str | None = None
+    partition_entity: str | None = None  # default: the discovery stream's Snapshot entity
     partition_of: Callable[[Mapping[str, Any], Any], Partition | None] | None = None
     partition_check: PartitionCheck | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -125,6 +125,11 @@ class Connector:
     meta: ConnectorMeta | None = None  # how people see it (dashboard, CLI); default from the kind
 
     def __post_init__(self) -> None:
+        if self.partition_entity is None and self.discovery_stream is not None:
+            # A discovery listing snapshots the partitions it lists: those rows are the partitions.
+            disc = next((s for s in self.streams if s.name == self.discovery_stream), None)
+            if disc is not None and disc.snapshot is not None:
+                object.__setattr__(self, "partition_entity", disc.snapshot.entity)
         check_declarations(self)
 
     @property

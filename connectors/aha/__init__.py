@@ -67,7 +67,6 @@ CONNECTOR = Connector(
     auth=auth,
     streams=STREAMS,
     discovery_stream="products",
-    partition_entity="project",
     partition_of=partition_of,
     partition_check=PARTITION_CHECK,
     headers={"Accept": "application/json"},

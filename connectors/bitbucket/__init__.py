@@ -34,7 +34,6 @@ CONNECTOR = Connector(
     auth=auth_for,
     streams=STREAMS,
     discovery_stream="repositories",
-    partition_entity="repository",
     partition_of=partition_of,
     partition_check=PARTITION_CHECK,
     headers=HEADERS,

@@ -20,6 +20,7 @@ and, with a cursor advanced per page, lose it for good.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from connectors.cursors import ChildOf, NewestFirst, Since, Snapshot, cursor_text
@@ -115,6 +116,12 @@ BRANCH_PRIVACY = Privacy(  # a branch carries its head commit, whole on a branch
     embeds=_URLS,
 )
 
+# A listing of one repository: Link-header pages; its 409 (empty) and 410 (feature disabled)
+# answered by _repo_status.
+_repo_listing = functools.partial(
+    StreamSpec, paginator=LinkHeaderPaginator, allow_status=REPO_STATUSES, on_status=_repo_status
+)
+
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="repositories",
@@ -140,41 +147,32 @@ STREAMS: tuple[StreamSpec, ...] = (
         entities=("person",),
         privacy=Privacy(people=_ACCOUNTS, embeds=_URLS),
     ),
-    StreamSpec(
+    _repo_listing(
         name="branches",
         path="repos/{owner}/{repo}/branches",
         normalize=n.branch,
         params=_page,
-        paginator=LinkHeaderPaginator,
         snapshot=Snapshot("branch", where=_branches_where),
-        allow_status=REPO_STATUSES,
-        on_status=_repo_status,
         entities=("branch",),
         privacy=BRANCH_PRIVACY,
     ),
-    StreamSpec(
+    _repo_listing(
         name="commits",
         path="repos/{owner}/{repo}/commits",
         normalize=n.commit,
         params=_commits,
-        paginator=LinkHeaderPaginator,
         cursor=Since("commit.committer.date"),
-        allow_status=REPO_STATUSES,
-        on_status=_repo_status,
         entities=("commit", "person"),
         privacy=COMMIT_PRIVACY,
     ),
-    StreamSpec(
+    _repo_listing(
         name="pull_requests",
         path="repos/{owner}/{repo}/pulls",
         normalize=shapes.pull_request,  # with reviews and commits when the record carries them
         alternative=graphql_alternative,  # GraphQL, unless the source says graphql=false
         expand=rest_expand,  # REST fallback of the GraphQL listing: each PR's sub-listings embedded
         params=_pulls,
-        paginator=LinkHeaderPaginator,
         cursor=NewestFirst("updated_at"),
-        allow_status=REPO_STATUSES,
-        on_status=_repo_status,
         entities=("pull_request", "person"),
         privacy=Privacy(
             people=_ACCOUNTS,
@@ -205,15 +203,12 @@ STREAMS: tuple[StreamSpec, ...] = (
         entities=("commit", "person"),
         privacy=COMMIT_PRIVACY,
     ),
-    StreamSpec(
+    _repo_listing(
         name="review_comments",
         path="repos/{owner}/{repo}/pulls/comments",
         normalize=n.review_comment,
         params=_updated_since,
-        paginator=LinkHeaderPaginator,
         cursor=Since("updated_at"),
-        allow_status=REPO_STATUSES,
-        on_status=_repo_status,
         entities=("comment", "person"),
         privacy=Privacy(
             people=_ACCOUNTS,
@@ -222,39 +217,30 @@ STREAMS: tuple[StreamSpec, ...] = (
             embeds=_URLS,
         ),
     ),
-    StreamSpec(
+    _repo_listing(
         name="issues",
         path="repos/{owner}/{repo}/issues",
         normalize=n.issue,
         params=_issues,
-        paginator=LinkHeaderPaginator,
         cursor=Since("updated_at"),
-        allow_status=REPO_STATUSES,
-        on_status=_repo_status,
         entities=("work_item", "person"),
         privacy=ACCOUNT_TEXT_PRIVACY,
     ),
-    StreamSpec(
+    _repo_listing(
         name="issue_comments",
         path="repos/{owner}/{repo}/issues/comments",
         normalize=n.issue_comment,
         params=_updated_since,
-        paginator=LinkHeaderPaginator,
         cursor=Since("updated_at"),
-        allow_status=REPO_STATUSES,
-        on_status=_repo_status,
         entities=("comment", "person"),
         privacy=ACCOUNT_TEXT_PRIVACY,
     ),
-    StreamSpec(
+    _repo_listing(
         name="issue_events",
         path="repos/{owner}/{repo}/issues/events",
         normalize=n.issue_event,
         params=_page,
-        paginator=LinkHeaderPaginator,
         cursor=NewestFirst("created_at"),
-        allow_status=REPO_STATUSES,
-        on_status=_repo_status,
         entities=("work_item_transition", "person"),
         privacy=Privacy(people=_ACCOUNTS, bodies=tuple(f"issue.{b}" for b in _TEXT), embeds=_URLS),
     ),

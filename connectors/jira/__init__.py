@@ -31,7 +31,6 @@ CONNECTOR = Connector(
     auth=auth_for,
     streams=STREAMS,
     discovery_stream="projects",
-    partition_entity="project",
     partition_of=partition_of,
     partition_check=PARTITION_CHECK,
     headers=HEADERS,

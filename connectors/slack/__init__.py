@@ -84,7 +84,6 @@ CONNECTOR = Connector(
     auth=auth,
     streams=STREAMS,
     discovery_stream="conversations",
-    partition_entity="channel",
     partition_of=partition_of,
     partition_check=PARTITION_CHECK,
     classify=classify_slack,

@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Route
 
 from connectors.github.sandbox import payloads as p
 from connectors.github.sandbox.graphql import graphql_routes
-from connectors.github.sandbox.world import Issue, Pull, Repo, World, iso
+from connectors.github.sandbox.world import WORLD_SIZE, Issue, Pull, Repo, World, iso
 from connectors.sandbox.kit import Sandbox
 
 GHES_PREFIX = "/api/v3"
@@ -91,23 +91,16 @@ class GitHubSandbox(Sandbox):
         *,
         seed: int = 7,
         latency_ms: float = 0.0,
-        repos: int = 5,
-        members: int = 6,
-        commits: int = 60,
-        pulls: int = 12,
-        issues: int = 10,
-        org: str = "sandbox-org",
         token: str = "ghp_sandbox_token_0123456789",
         scopes: str | None = "repo, read:org",
         rate_limit: int = 5000,
         rate_window_s: float = 3600.0,
         graphql: bool = True,  # False: /graphql answers 404, as a server without GraphQL
-        **kw: Any,
+        **kw: Any,  # the world's size (WORLD_SIZE: repos, members, commits, pulls, issues, org)
     ) -> None:
+        size = {k: kw.pop(k) for k in WORLD_SIZE if k in kw}
         super().__init__(seed=seed, latency_ms=latency_ms, **kw)
-        self.world = World(
-            seed=seed, repos=repos, members=members, commits=commits, pulls=pulls, issues=issues, org=org
-        )
+        self.world = World(seed=seed, **size)
         self.token = token
         self.scopes = scopes
         self.rate = RateWindow(rate_limit, rate_window_s)

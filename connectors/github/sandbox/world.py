@@ -19,6 +19,7 @@ from itertools import pairwise
 from connectors.sandbox import shared_world
 
 from .records import START, Comment, Commit, Event, Issue, Pull, Repo, Review, ReviewComment, User, iso, sha_of
+from .tally import tally
 
 
 def _ref(kind: str, external_id: str, key: tuple[int, int], how: str) -> dict[str, str]:
@@ -28,6 +29,10 @@ def _ref(kind: str, external_id: str, key: tuple[int, int], how: str) -> dict[st
 LABELS = ["bug", "feature", "chore", "docs"]
 REVIEW_STATES = ["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "APPROVED", "DISMISSED"]
 WORDS = ["cache", "parser", "login", "billing", "search", "export", "retry", "metrics", "docs", "build"]
+
+
+# What a sandbox's keyword arguments may set of its world (the defaults are World's).
+WORLD_SIZE = ("repos", "members", "commits", "pulls", "issues", "org")
 
 
 class World:
@@ -368,57 +373,11 @@ class World:
     # -- truth ------------------------------------------------------------------------------
     def counts(self, include_archived: bool = False) -> dict[str, int]:
         """Distinct rows per entity kind that one full refresh loads."""
-        n, _ = self._tally(include_archived)
+        n, _ = tally(self.members, self.live_repos(), include_archived)
         return n
 
     def person_ids(self, include_archived: bool = False) -> set[int]:
-        return self._tally(include_archived)[1]
-
-    def _tally(self, include_archived: bool) -> tuple[dict[str, int], set[int]]:
-        persons = {u.id for u in self.members}
-        n = dict.fromkeys(
-            (
-                "repository",
-                "branch",
-                "commit",
-                "pull_request",
-                "review",
-                "comment",
-                "work_item",
-                "work_item_transition",
-            ),
-            0,
-        )
-        n["repository"] = len(self.live_repos())
-        for repo in self.live_repos():
-            if repo.archived and not include_archived:
-                continue
-            n["branch"] += len(repo.branches)
-            shas = {c.sha for c in repo.commits}
-            persons |= {c.author.id for c in repo.commits if c.author}
-            for pull in repo.pulls.values():
-                shas |= {c.sha for c in pull.commits}
-                persons |= {c.author.id for c in pull.commits if c.author}
-                persons.add(pull.user.id)
-                n["review"] += len(pull.reviews)
-                persons |= {r.user.id for r in pull.reviews}
-                n["comment"] += len(pull.review_comments)
-                persons |= {c.user.id for c in pull.review_comments}
-            n["commit"] += len(shas)
-            n["pull_request"] += len(repo.pulls)
-            for issue in repo.issues.values():
-                n["comment"] += len(issue.comments)
-                persons |= {c.user.id for c in issue.comments}
-                if issue.pull is not None:
-                    continue
-                n["work_item"] += 1
-                persons.add(issue.user.id)
-                if issue.assignee:
-                    persons.add(issue.assignee.id)
-                n["work_item_transition"] += len(issue.events)
-                persons |= {e.actor.id for e in issue.events}
-        n["person"] = len(persons)
-        return n, persons
+        return tally(self.members, self.live_repos(), include_archived)[1]
 
 
 __all__ = [
