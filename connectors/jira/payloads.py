@@ -12,6 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# An issue's system fields whose value is an object (or null); anything else there is replaced by null.
+_OBJECTS = ("status", "issuetype", "priority", "project", "assignee", "reporter", "creator", "parent", "resolution")
+
 
 class Payload(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
@@ -176,17 +179,7 @@ class IssueFields(Payload):
         for name in ("labels", "fixVersions", "components"):
             if data.get(name) is not None and not isinstance(data[name], list):
                 data[name] = []
-        for name in (
-            "status",
-            "issuetype",
-            "priority",
-            "project",
-            "assignee",
-            "reporter",
-            "creator",
-            "parent",
-            "resolution",
-        ):
+        for name in _OBJECTS:
             if data.get(name) is not None and not isinstance(data[name], dict):
                 data[name] = None
         if data.get("timespent") is not None and not isinstance(data["timespent"], int):

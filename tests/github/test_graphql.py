@@ -48,6 +48,15 @@ def run(rt: SourceRuntime, db: Database) -> Any:
     return asyncio.run(run_source_sequentially(rt, db))
 
 
+def run_both(served: Served, rest: Side, gql: Side) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Refresh the REST source, then the GraphQL one: the requests each made."""
+    run(rest[1], rest[0])
+    rest_log = served.requests()
+    served.reset_log()
+    run(gql[1], gql[0])
+    return rest_log, served.requests()
+
+
 def table(db: Database, rt: SourceRuntime, entity: str) -> list[dict[str, Any]]:
     got = [{k: v for k, v in r.items() if k not in VOLATILE} for r in rows(db, rt.source_id, entity)]
     return sorted(got, key=lambda r: str(r["external_id"]))
@@ -88,11 +97,7 @@ def test_graphql_and_rest_load_identical_rows_with_far_fewer_requests(
 ) -> None:
     served = serve(**SIZE)
     rest, gql = two_sources(served)
-    run(rest[1], rest[0])
-    rest_log = served.requests()
-    served.reset_log()
-    run(gql[1], gql[0])
-    gql_log = served.requests()
+    rest_log, gql_log = run_both(served, rest, gql)
 
     assert_same_rows(rest, gql)
     assert table(*gql, "review"), "the sandbox has reviews"
@@ -120,19 +125,13 @@ def test_incremental_runs_stop_at_the_cursor_and_stay_identical(
 ) -> None:
     served = serve(**SIZE)
     rest, gql = two_sources(served)
-    run(rest[1], rest[0])
-    served.reset_log()
-    run(gql[1], gql[0])
-    first_posts = len(graphql_posts(served.requests()))
+    first_posts = len(graphql_posts(run_both(served, rest, gql)[1]))
     world = served.sandbox.world
     repo = next(r for r in world.repos if r.pulls and not r.archived)
     oldest = min(repo.pulls)
     for _ in range(3):  # three more reviews: more than one page of them, on the oldest pull request
         served.mutate(touch_pr={"repo": repo.name, "number": oldest})
-    run(rest[1], rest[0])
-    served.reset_log()
-    run(gql[1], gql[0])
-    log = served.requests()
+    _, log = run_both(served, rest, gql)
 
     assert_same_rows(rest, gql)
     pr = next(p for p in table(*gql, "pull_request") if p["external_id"] == f"{repo.id}#{oldest}")
@@ -150,11 +149,7 @@ def test_a_server_without_graphql_falls_back_to_rest_with_identical_rows(
 ) -> None:
     served = serve(**SIZE, graphql=False)
     rest, gql = two_sources(served)
-    run(rest[1], rest[0])
-    rest_log = served.requests()
-    served.reset_log()
-    run(gql[1], gql[0])
-    log = served.requests()
+    rest_log, log = run_both(served, rest, gql)
 
     assert_same_rows(rest, gql)
     posts = graphql_posts(log)
@@ -175,9 +170,7 @@ def test_graphql_disabled_by_option_reads_rest_only(serve: Serve, two_sources: T
 def test_enterprise_server_graphql_endpoint(serve: Serve, two_sources: TwoSources) -> None:
     served = serve(**SIZE)
     rest, gql = two_sources(served, base_suffix="/api/v3")
-    run(rest[1], rest[0])
-    served.reset_log()
-    run(gql[1], gql[0])
+    run_both(served, rest, gql)
     assert_same_rows(rest, gql)
     paths = {x["path"] for x in served.requests()}
     assert "/api/graphql" in paths and all(p.startswith("/api/") for p in paths)

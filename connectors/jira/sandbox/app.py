@@ -18,7 +18,6 @@ Control (besides the kit's ``/__faults``, ``/__requests``, ``/__truth``, ``/__re
 from __future__ import annotations
 
 import base64
-import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +27,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from connectors.jira.sandbox import render as r
-from connectors.jira.sandbox.jql import JqlError, parse, sort
+from connectors.jira.sandbox.errors import errors, int_or
+from connectors.jira.sandbox.search import search
 from connectors.jira.sandbox.world import API_TOKEN, EMAIL, ZONE_NAME, Issue, World
 from connectors.sandbox.kit import Sandbox
 from connectors.sandbox.limits import SlidingWindow
@@ -41,21 +41,6 @@ REMOVED = {
 }
 NOT_FOUND_ISSUE = "Issue does not exist or you do not have permission to see it."
 NOT_FOUND_PROJECT = "No project could be found with key or id '{ref}'."
-
-
-def errors(status: int, *messages: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"errorMessages": list(messages), "errors": {}}, status, headers=headers)
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value not in (None, "") else default
-    except ValueError:
-        return default
-
-
-def _token(jql: str, offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"q": jql, "o": offset}).encode()).decode()
 
 
 class JiraSandbox(Sandbox):
@@ -203,42 +188,7 @@ class JiraSandbox(Sandbox):
         return errors(410, REMOVED.get(request.url.path, REMOVED["/rest/api/3/search"]))
 
     async def _search(self, request: Request) -> Response:
-        if request.method == "POST":
-            body = await request.json()
-        else:
-            q = request.query_params
-            body = {k: q.get(k) for k in ("jql", "nextPageToken", "maxResults", "expand")}
-            body["fields"] = [f for v in q.getlist("fields") for f in v.split(",")] if "fields" in q else None
-        jql = str(body.get("jql") or "")
-        fields = body.get("fields") or ["id"]
-        expand = body.get("expand") or ""
-        expand_set = set(expand.split(",") if isinstance(expand, str) else expand)
-        id_only = set(fields) <= {"id", "key"}
-        cap = 5000 if id_only else 100
-        size = max(1, min(_int(str(body.get("maxResults") or ""), 50), cap))
-        offset = 0
-        if body.get("nextPageToken"):
-            try:
-                token = json.loads(base64.urlsafe_b64decode(str(body["nextPageToken"])))
-                if token["q"] != jql:
-                    raise ValueError
-                offset = int(token["o"])
-            except (ValueError, KeyError, TypeError):
-                return errors(400, "The provided next page token is invalid or expired.")
-        try:
-            query = parse(jql, self.world)
-        except JqlError as exc:
-            return errors(400, str(exc))
-        found = sort([i for i in self.world.issues.values() if self._visible(i) and query.match(i)], query.order)
-        page = found[offset : offset + size]
-        base = self._base(request)
-        out: dict[str, Any] = {"issues": [r.issue(base, self.world, i, fields, expand_set) for i in page]}
-        if offset + size < len(found):
-            out["nextPageToken"] = _token(jql, offset + size)
-            out["isLast"] = False
-        else:
-            out["isLast"] = True
-        return JSONResponse(out)
+        return await search(request, self.world, self._visible, self._base(request))
 
     async def _bulkfetch(self, request: Request) -> Response:
         body = await request.json()
@@ -260,7 +210,7 @@ class JiraSandbox(Sandbox):
 
     def _page(self, request: Request, default: int, cap: int) -> tuple[int, int]:
         q = request.query_params
-        return max(0, _int(q.get("startAt"), 0)), max(1, min(_int(q.get("maxResults"), default), cap))
+        return max(0, int_or(q.get("startAt"), 0)), max(1, min(int_or(q.get("maxResults"), default), cap))
 
     def _changelog(self, request: Request) -> Response:
         issue = self._issue_or_404(request)
