@@ -24,6 +24,7 @@ from linking.views import NotFound, links_document, merge, people_document, spli
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such tenant, identity or person visible to this token."}
 }
+INVALID: dict[int | str, dict[str, Any]] = {422: {"description": "A malformed id."}}
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "An identity cannot be merged with itself."}}
 
 
@@ -166,15 +167,21 @@ def people_router(hw: App, principal: Callable[[Request], Principal]) -> APIRout
             except MappingNotFound as exc:
                 raise not_found(str(exc).removesuffix(" does not exist")) from None
 
-    @router.delete("/tenants/{slug}/people/mappings/{mapping_id}", response_model=MappingOut, responses=NOT_FOUND)
+    @router.delete(
+        "/tenants/{slug}/people/mappings/{mapping_id}", response_model=MappingOut, responses={**NOT_FOUND, **INVALID}
+    )
     def delete_mapping(
-        slug: str, mapping_id: int = Path(ge=1, le=MAX_ID), who: Principal = Depends(principal)
+        slug: str,
+        mapping_id: str = Path(description="The mapping's id (a positive integer)."),
+        who: Principal = Depends(principal),
     ) -> dict[str, Any]:
         """Remove an explicit mapping; identities are resolved again at once."""
         with hw.db.session() as s:
-            tenant = visible_tenant(s, slug, who)
+            tenant = visible_tenant(s, slug, who)  # another tenant's: 404 whatever the id (checked first)
+            if not mapping_id.isdigit() or not 1 <= int(mapping_id) <= MAX_ID:
+                raise HTTPException(status_code=422, detail=f"mapping_id: a positive integer (got {mapping_id[:40]!r})")
             try:
-                return remove_mapping(s, tenant.id, mapping_id)
+                return remove_mapping(s, tenant.id, int(mapping_id))
             except MappingNotFound as exc:
                 raise not_found(str(exc).removesuffix(" does not exist")) from None
 

@@ -170,6 +170,7 @@ def test_api_mappings_create_list_delete_422_and_isolation(sqlite_db: Database, 
         ("GET", url, None),
         ("POST", url, {"account": "github:zed", "email": "ada@x.example"}),
         ("DELETE", f"{url}/{made.json()['id']}", None),
+        ("DELETE", f"{url}/not-an-id", None),  # isolation is checked before the id
     ):
         r = client.request(method, path, headers=theirs, json=body)
         assert r.status_code == 404, (method, r.text)
@@ -196,3 +197,4 @@ def test_api_mappings_create_list_delete_422_and_isolation(sqlite_db: Database, 
     assert identities(sqlite_db, ids["acme"]) == [[("aha", "single")], [("github", "single")]]
     assert client.delete(f"{url}/{made.json()['id']}", headers=auth).status_code == 404
     assert client.delete(f"{url}/0", headers=auth).status_code == 422
+    assert client.delete(f"{url}/not-an-id", headers=auth).status_code == 422
