@@ -159,8 +159,11 @@ class TaskStore:
             by_entity.setdefault(row.entity, []).append(data)
         counts: dict[str, int] = {}
         with self.db.session() as s:
-            for entity, rows in by_entity.items():
-                counts[entity] = upsert_rows(s, entity, rows)
+            # Entity kinds in one global order (then rows by key, in upsert_rows): two batches that
+            # share rows (the same people and commits in two tasks) lock them in the same order,
+            # so PostgreSQL never deadlocks them.
+            for entity in sorted(by_entity):
+                counts[entity] = upsert_rows(s, entity, by_entity[entity])
             for entity, where, keep in batch.tombstones:
                 # A complete listing is the truth: what it lacks is gone, what it shows is alive.
                 tombstone(s, entity, tenant_id=self.tenant_id, source_id=self.source_id, keep=keep, where=where)
