@@ -91,6 +91,9 @@ def configure_logging(settings: Any) -> None:
     root.setLevel(settings.log_level.upper())
     for noisy in ("httpx", "httpcore", "distributed", "asyncio", "alembic", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # A cancelled run cancels its futures on purpose; the worker's "Async instruction for <Task
+    # cancelled …>" warning about each one is not news (the run's history says who cancelled).
+    logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
     # Libraries that print to stderr with their own handler (Dask adds one when imported before
     # this ran, as in its worker processes) go through ours instead: one format on stderr.
     for name in OWN_HANDLERS:
