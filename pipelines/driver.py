@@ -142,19 +142,6 @@ class Driver:
                 q = q.where(Source.id == source_id)
             return list(s.execute(q.order_by(Source.id)).scalars())
 
-    def _add_task(
-        self,
-        graph: TaskGraph,
-        run_id: int,
-        source_id: int,
-        key: str,
-        stream: str,
-        partition: str | None,
-        deps: tuple[str, ...],
-        values: dict[str, Any] | None = None,
-    ) -> None:
-        add_task(self.db, graph, run_id, source_id, key, stream, partition, deps, values=values)
-
     def _build(
         self, graph: TaskGraph, run_id: int, tenant_id: int, source_id: int | None, trigger: str, parent: int | None
     ) -> None:
@@ -169,14 +156,14 @@ class Driver:
                 key = f"{src.id}:setup:-"
                 if key in graph.tasks:
                     continue
-                self._add_task(graph, run_id, src.id, key, "setup", None, ())
+                add_task(self.db, graph, run_id, src.id, key, "setup", None, ())
                 self._fail_now(graph, key, "CONFIG", f"source {src.id} ({src.kind}) cannot be read: {exc}")
                 continue
             disc = discovery_plan(rt)
             if disc is None:
                 self._expand(graph, run_id, rt)
                 continue
-            self._add_task(graph, run_id, src.id, disc.key, disc.stream, None, ())
+            add_task(self.db, graph, run_id, src.id, disc.key, disc.stream, None, ())
             if graph.state.get(disc.key) == State.COMPLETED:  # resumed: discovered already
                 self._expand(graph, run_id, rt)
             else:
@@ -200,7 +187,7 @@ class Driver:
             src = sources[t.source_id]
             deps = tuple(d for d in t.depends_on if d in redo)
             # The partition's values travel with the task: the retry reads no partition listing.
-            self._add_task(graph, run_id, t.source_id, t.key, t.stream, t.partition, deps, values=t.partition_values)
+            add_task(self.db, graph, run_id, t.source_id, t.key, t.stream, t.partition, deps, values=t.partition_values)
             rt = runtime_for(src, self.vault)
             disc = discovery_plan(rt)
             if disc is not None and t.key == disc.key:
@@ -221,7 +208,7 @@ class Driver:
         with self.db.session() as s:
             anchor = s.execute(select(func.min(TaskRun.source_id)).where(TaskRun.run_id == run_id)).scalar()
         if anchor is not None:
-            self._add_task(graph, run_id, anchor, DERIVED, DERIVED, None, tuple(graph.tasks))
+            add_task(self.db, graph, run_id, anchor, DERIVED, DERIVED, None, tuple(graph.tasks))
 
     def _fail_now(self, graph: TaskGraph, key: str, kind: str, message: str) -> None:
         with self.db.session() as s:
