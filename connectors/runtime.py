@@ -117,7 +117,8 @@ def plan_tasks(rt: SourceRuntime, partitions: Sequence[Partition]) -> list[TaskP
             out.append(task_key(rt.source_id, d, None if d in source_level else partition))
         return tuple(dict.fromkeys(out))
 
-    for spec in c.streams:
+    streams = [s for s in c.streams if s.needed is None or s.needed(rt.options)]
+    for spec in streams:
         if spec.name == c.discovery_stream:
             continue
         if not spec.partitioned:
@@ -125,7 +126,7 @@ def plan_tasks(rt: SourceRuntime, partitions: Sequence[Partition]) -> list[TaskP
                 TaskPlan(task_key(rt.source_id, spec.name, None), spec.name, None, deps(spec.dependencies, None))
             )
     for p in partitions:
-        for spec in c.streams:
+        for spec in streams:
             if spec.partitioned and spec.name != c.discovery_stream:
                 plans.append(TaskPlan(task_key(rt.source_id, spec.name, p), spec.name, p, deps(spec.dependencies, p)))
     order = graphlib.TopologicalSorter({p.key: set(p.depends_on) for p in plans})

@@ -200,6 +200,9 @@ class StreamSpec:
     expand: ExpandHook | None = None
     # where its raw records carry names, e-mails, bodies, paths (connectors.privacy); None: undeclared
     privacy: Privacy | None = None
+    # False for a source's options: the source gets no task of this stream at all (another
+    # listing brings its records, e.g. GitHub's reviews inside the GraphQL pull requests)
+    needed: Callable[[BaseModel], bool] | None = None
 
     def pace_for(self, ctx: StreamContext) -> Pace | None:
         """The stream's pace; a callable pace depends on the source (e.g. Slack's app distribution)."""

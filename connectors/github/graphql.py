@@ -26,11 +26,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 
 from connectors.cursors import NewestFirst
 from connectors.github.shapes import EMBEDDED, pull_request
 from connectors.http.client import HttpClient
 from connectors.http.pagination import LinkHeaderPaginator, PageRequest, Paginator, dig
+from connectors.privacy import enabled_options
 from connectors.streams import StreamContext, StreamSpec
 
 MORE_PER_QUERY = 20  # pull requests asked again in one aliased query
@@ -135,6 +137,13 @@ def uses_graphql(ctx: StreamContext) -> bool:
     """GraphQL is on for the source, and no privacy option asks for the REST shapes."""
     privatizer = getattr(ctx, "privatizer", None)
     return bool(getattr(ctx.options, "graphql", False)) and not (privatizer is not None and privatizer.active)
+
+
+def rest_children_needed(options: BaseModel) -> bool:
+    """``StreamSpec.needed`` of the REST child streams: with GraphQL on (and no privacy option,
+    which asks for the REST shapes) the pull request listing brings reviews and PR commits, so
+    the source gets no task of them."""
+    return not (bool(getattr(options, "graphql", False)) and not enabled_options(options))
 
 
 def skip_children(parent: Mapping[str, Any], ctx: StreamContext) -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 from connectors.cursors import ChildOf, NewestFirst, Since, Snapshot, cursor_text
 from connectors.github import normalize as n
 from connectors.github import shapes
-from connectors.github.graphql import graphql_alternative, rest_expand, skip_children
+from connectors.github.graphql import graphql_alternative, rest_children_needed, rest_expand, skip_children
 from connectors.http.pagination import LinkHeaderPaginator
 from connectors.privacy import Privacy
 from connectors.streams import ParentSpec, PartitionCheck, StatusAction, StreamContext, StreamSpec
@@ -191,6 +191,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         allow_status=frozenset({404}),
         entities=("review", "person"),
         privacy=ACCOUNT_TEXT_PRIVACY,
+        needed=rest_children_needed,  # with GraphQL on, the pull request listing brings them
     ),
     StreamSpec(
         name="pull_request_commits",
@@ -202,6 +203,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         allow_status=frozenset({404}),
         entities=("commit", "person"),
         privacy=COMMIT_PRIVACY,
+        needed=rest_children_needed,  # with GraphQL on, the pull request listing brings them
     ),
     _repo_listing(
         name="review_comments",
