@@ -56,12 +56,17 @@ def test_runs_page_filters_and_pages(hw: App, tenants: Tenants) -> None:
 
 def test_run_page_shows_task_log_lines(hw: App, tenants: Tenants) -> None:
     handler = install(redact=redact)
+    # Independent of what earlier tests in this process left on the logging tree (levels, disabled loggers).
+    logger = logging.getLogger("tests.page")
+    logger.disabled, logger.propagate = False, True
+    logger.setLevel(logging.INFO)
     try:
         run_id, task_id = make_task(hw)
         with log_context(task_id=task_id), captured(hw.db, run_id, task_id):
-            logging.getLogger("tests.page").warning("rate limited, waiting 2s token=hwt_abcdefghijklmnopqrstuvwx")
+            logger.warning("rate limited, waiting 2s token=hwt_abcdefghijklmnopqrstuvwx")
     finally:
         logging.getLogger().removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
     html = dashboard(hw).get(f"/runs/{run_id}", headers=bearer(ADMIN)).text
     assert "rate limited, waiting 2s token=***" in html and "hwt_abc" not in html
 
