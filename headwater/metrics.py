@@ -32,48 +32,37 @@ TERMINAL = sorted(str(s) for s in TERMINAL_STATES)
 ACTIVE = sorted(str(s) for s in ACTIVE_STATES)
 QUEUED = ["SCHEDULED", "PENDING"]
 
-# Rows loaded per entity: the JSON object ``task_run.loaded_by_entity`` expanded in SQL.
-_RECORDS_SQL = {
-    "sqlite": """
+
+def _counts_by_key_sql(column: str, where: str) -> dict[str, str]:
+    """Per dialect: the JSON object ``task_run.<column>`` ({key: count}) of the tasks ``where``
+    selects, expanded in SQL and summed by tenant, connector and key (``{scope}`` left to fill)."""
+    return {
+        "sqlite": f"""
         SELECT t.slug, s.kind, je.key, SUM(CAST(je.value AS INTEGER))
         FROM task_run tr
         JOIN source s ON s.id = tr.source_id
-        JOIN tenant t ON t.id = s.tenant_id, json_each(tr.loaded_by_entity) je
-        WHERE tr.state = 'COMPLETED' {scope}
+        JOIN tenant t ON t.id = s.tenant_id, json_each(tr.{column}) je
+        WHERE {where} {{scope}}
         GROUP BY t.slug, s.kind, je.key
     """,
-    "postgresql": """
+        "postgresql": f"""
         SELECT t.slug, s.kind, je.key, SUM(je.value::bigint)
         FROM task_run tr
         JOIN source s ON s.id = tr.source_id
         JOIN tenant t ON t.id = s.tenant_id
-        CROSS JOIN LATERAL jsonb_each_text(tr.loaded_by_entity) AS je(key, value)
-        WHERE tr.state = 'COMPLETED' {scope}
+        CROSS JOIN LATERAL jsonb_each_text(tr.{column}) AS je(key, value)
+        WHERE {where} {{scope}}
         GROUP BY t.slug, s.kind, je.key
     """,
-}
+    }
+
+
+# Rows loaded per entity: the JSON object ``task_run.loaded_by_entity`` expanded in SQL.
+_RECORDS_SQL = _counts_by_key_sql("loaded_by_entity", "tr.state = 'COMPLETED'")
 
 # HTTP responses by status: the JSON object ``task_run.http_statuses`` of finished tasks (crashed
 # ones keep the counts their worker last wrote), expanded in SQL.
-_RESPONSES_SQL = {
-    "sqlite": """
-        SELECT t.slug, s.kind, je.key, SUM(CAST(je.value AS INTEGER))
-        FROM task_run tr
-        JOIN source s ON s.id = tr.source_id
-        JOIN tenant t ON t.id = s.tenant_id, json_each(tr.http_statuses) je
-        WHERE tr.state IN ({terminal}) {scope}
-        GROUP BY t.slug, s.kind, je.key
-    """,
-    "postgresql": """
-        SELECT t.slug, s.kind, je.key, SUM(je.value::bigint)
-        FROM task_run tr
-        JOIN source s ON s.id = tr.source_id
-        JOIN tenant t ON t.id = s.tenant_id
-        CROSS JOIN LATERAL jsonb_each_text(tr.http_statuses) AS je(key, value)
-        WHERE tr.state IN ({terminal}) {scope}
-        GROUP BY t.slug, s.kind, je.key
-    """,
-}
+_RESPONSES_SQL = _counts_by_key_sql("http_statuses", "tr.state IN ({terminal})")
 
 
 class DatabaseCollector:
