@@ -11,12 +11,21 @@ of imports, and a 10-repository refresh ran faster that way (bench/rss.py: 5.2 s
 11.8 s); but the driver and every task then share one interpreter lock and one core: the
 100-repository refresh took 272 s instead of 63 s and peaked at 696 MB instead of 379 MB. So
 it is only for callers that know their graph is small (tests of scheduling).
+
+Worker processes come from a *fork server* where the platform has one (Linux): a clean process
+that imports what tasks need once (``pipelines.preload``), then forks each worker ready to run:
+a spawned worker imports it all again (about 1 s of CPU per worker on every `refresh --wait`).
+The CLI starts the fork server before its own imports (``prestart``), so both import at once
+on the two cores. Not a plain fork of this process: a child forked while one of its threads is
+inside a SQLite transaction inherits SQLite's in-process lock state, and its own connections
+then wait for a lock nobody will release (tests/pipelines/test_fork_server.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import signal
 import threading
@@ -36,6 +45,36 @@ log = logging.getLogger(__name__)
 # allocation growth of a 40-repository refresh) for a diagnostic nobody reads here. Set in the
 # config as well as the environment: the environment is read only when dask is first imported.
 LOCAL_SCHEDULER = {"distributed.scheduler.worker-saturation": 1.0, "distributed.worker.profile.enabled": False}
+
+# What a forked worker inherits from the fork server: the environment when it started (workers
+# are given this process's HEADWATER_* and DASK_* values again; one it has since unset cannot be
+# taken away, so a changed environment falls back to spawning).
+_SERVER_ENV: dict[str, str] | None = None
+
+
+def _worker_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(("HEADWATER_", "DASK_"))}
+
+
+def prestart() -> None:
+    """Start the fork server now, importing ``pipelines.preload`` on the other core while this
+    process goes on (a no-op where there is none, or once started)."""
+    global _SERVER_ENV
+    if _SERVER_ENV is not None or "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    from multiprocessing import forkserver
+
+    os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")  # as connect() sets it
+    # Ctrl-C is the command's to handle: the server and its workers inherit SIG_IGN.
+    with _children_ignore_sigint():
+        multiprocessing.get_context("forkserver").set_forkserver_preload(["pipelines.preload"])
+        forkserver.ensure_running()
+    _SERVER_ENV = _worker_env()
+
+
+def _start_method() -> str:
+    prestart()
+    return "forkserver" if _SERVER_ENV is not None and _worker_env() == _SERVER_ENV else "spawn"
 
 
 def connect(address: str | None, *, workers: int = 2, threads: int = 16, processes: bool = True) -> Any:
@@ -60,7 +99,8 @@ def connect(address: str | None, *, workers: int = 2, threads: int = 16, process
                 silence_logs=logging.WARNING,
             )
         return Client(cluster)
-    with _children_ignore_sigint(), warnings.catch_warnings(), dask.config.set(LOCAL_SCHEDULER):
+    local = {**LOCAL_SCHEDULER, "distributed.worker.multiprocessing-method": _start_method()}
+    with _children_ignore_sigint(), warnings.catch_warnings(), dask.config.set(local):
         # Its scheduler's HTTP server moves off 8787 when another cluster holds it: not news.
         warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         cluster = LocalCluster(
@@ -70,6 +110,7 @@ def connect(address: str | None, *, workers: int = 2, threads: int = 16, process
             dashboard_address=None,
             silence_logs=logging.WARNING,
             host="127.0.0.1",
+            env=_worker_env(),
         )
     return Client(cluster)
 

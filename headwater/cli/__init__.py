@@ -15,7 +15,12 @@ LAZY = (
     LazyCommand(
         "records", "headwater.cli.tenants:records_command", "Normalized rows of one entity kind (every column)."
     ),
-    LazyCommand("refresh", "headwater.cli.runs:refresh_command", "Refresh a tenant: queue (or coalesce into) a run."),
+    LazyCommand(
+        "refresh",
+        "headwater.cli.runs:refresh_command",
+        "Refresh a tenant: queue (or coalesce into) a run.",
+        local_workers=lambda args: "--wait" in args,
+    ),
     LazyCommand(
         "runs", "headwater.cli.runs:runs_command", "Recent runs, newest first: one tenant's, or every tenant's."
     ),
@@ -23,6 +28,7 @@ LAZY = (
         "demo",
         "headwater.cli.demo:demo_command",
         "Onboard demo tenant(s) against the built-in sandbox APIs, refresh, and summarize.",
+        local_workers=lambda args: True,
     ),
     LazyCommand(
         "renormalize",
@@ -45,7 +51,12 @@ LAZY = (
     ),
     LazyCommand("tenant", "headwater.cli:tenant_group", "Tenants (customers)."),
     LazyCommand("source", "headwater.cli:source_group", "Sources: connector instances of a tenant."),
-    LazyCommand("run", "headwater.cli.runs:run_app", "One run: show, retry, cancel."),
+    LazyCommand(
+        "run",
+        "headwater.cli.runs:run_app",
+        "One run: show, retry, cancel.",
+        local_workers=lambda args: args[:1] == ["retry"] and "--wait" in args,
+    ),
     LazyCommand(
         "connectors",
         "headwater.cli.connectors:connectors_app",

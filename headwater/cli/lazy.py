@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,20 @@ class LazyCommand:
     name: str
     target: str  # "module:attr": a command function, a typer.Typer, or a function returning one
     help: str
+    # Given the command's arguments: will it run tasks on a local Dask cluster? Then the fork
+    # server its workers come from starts before the command's imports (pipelines.cluster).
+    local_workers: Callable[[list[str]], bool] | None = None
+
+
+def _prestart_workers(c: LazyCommand, args: list[str]) -> None:
+    # Only when no remote scheduler or broker is configured (settings come from the environment).
+    if c.local_workers is None or not c.local_workers(args):
+        return
+    if os.environ.get("HEADWATER_DASK_ADDRESS") or os.environ.get("HEADWATER_BROKER_URL"):
+        return
+    from pipelines.cluster import prestart
+
+    prestart()
 
 
 def _load(target: str) -> Any:
@@ -80,12 +95,14 @@ class LazyGroup(TyperGroup):
         self.commands = ordered
         self._pending = set(by_name) - set(eager)
         self._targets = {c.name: c.target for c in self.lazy}
+        self._by_name = by_name
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         return self.commands.get(cmd_name)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and args[0] in self._pending:
+            _prestart_workers(self._by_name[args[0]], args[1:])
             self.commands[args[0]] = click_command(args[0], self._targets[args[0]])
             self._pending.discard(args[0])
         return super().resolve_command(ctx, args)
