@@ -141,3 +141,64 @@ def test_on_dask_a_click_after_n_backfill_tasks_runs_next(
     assert all(order.index(100) < order.index(t) for t in range(3, 12)), order
     # Backfill B took turns with A instead of waiting for all of A's tasks.
     assert order.index(22) < order.index(11), order
+
+
+def gated_queue(**kwargs: Any) -> tuple[InProcessQueue, threading.Event, list[int]]:
+    """A queue whose runs all wait for the test's gate, recording which ones started."""
+    gate, started, lock = threading.Event(), [], threading.Lock()
+
+    def execute(run_id: int) -> str:
+        with lock:
+            started.append(run_id)
+        gate.wait(10)
+        return "COMPLETED"
+
+    return InProcessQueue(execute, **kwargs), gate, started
+
+
+def started_once(started: list[int], n: int) -> list[int]:
+    """``started`` once ``n`` runs started (or after 10 s: the assertion then says which)."""
+    for _ in range(200):
+        if len(started) >= n:
+            break
+        threading.Event().wait(0.05)
+    return sorted(started)
+
+
+def test_every_click_starts_while_backfills_and_other_clicks_hold_the_threads() -> None:
+    # 40 clicks at once (40 tenant scopes): a fixed click lane made the 33rd wait for a click
+    # run to end (bench/load_refresh.py). The lane starts a thread for each.
+    q, gate, started = gated_queue(concurrency=2)
+    try:
+        for run_id in (1, 2, 3):
+            q.submit(run_id, BACKFILL)
+        assert started_once(started, 2) == [1, 2]  # the backfills hold both threads
+        clicks = list(range(100, 140))
+        for run_id in clicks:
+            q.submit(run_id, CLICK)
+        assert started_once(started, 42) == [1, 2, *clicks]  # backfill 3 waits for a thread
+        gate.set()
+        assert q.idle(10)
+    finally:
+        gate.set()
+        q.close()
+    assert sorted(started) == [1, 2, 3, *clicks]
+
+
+def test_the_click_lane_is_bounded_and_takes_only_clicks() -> None:
+    q, gate, started = gated_queue(concurrency=1, reserved=3)
+    try:
+        q.submit(1, BACKFILL)
+        q.submit(2, BACKFILL)
+        assert started_once(started, 1) == [1]
+        for run_id in range(100, 105):
+            q.submit(run_id, CLICK)
+        assert started_once(started, 4) == [1, 100, 101, 102]
+        assert q.click_threads == 3
+        assert not q.idle(0.3) and sorted(started) == [1, 100, 101, 102]  # none took backfill 2
+        gate.set()
+        assert q.idle(10)
+    finally:
+        gate.set()
+        q.close()
+    assert sorted(started) == [1, 2, *range(100, 105)]
