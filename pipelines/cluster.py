@@ -87,6 +87,9 @@ def connect(address: str | None, *, workers: int = 2, threads: int = 16, process
         logging.getLogger(name).setLevel(logging.WARNING)
     if address:
         return Client(address, timeout=30)
+    from pipelines.slots import worker_resources
+
+    resources = worker_resources(threads)  # threads kept for clicks (pipelines.slots)
     # Spawned workers inherit this through the environment (LOCAL_SCHEDULER: why).
     os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")
     if not processes:
@@ -97,6 +100,7 @@ def connect(address: str | None, *, workers: int = 2, threads: int = 16, process
                 processes=False,
                 dashboard_address=None,
                 silence_logs=logging.WARNING,
+                resources=resources,
             )
         return Client(cluster)
     local = {**LOCAL_SCHEDULER, "distributed.worker.multiprocessing-method": _start_method()}
@@ -111,6 +115,7 @@ def connect(address: str | None, *, workers: int = 2, threads: int = 16, process
             silence_logs=logging.WARNING,
             host="127.0.0.1",
             env=_worker_env(),
+            resources=resources,
         )
     return Client(cluster)
 

@@ -9,6 +9,7 @@ import uuid
 from collections import deque
 from typing import Any, Protocol
 
+from pipelines.slots import cluster_has_slots, task_resources
 from pipelines.worker import WorkerConfig, execute_task
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,9 @@ class DaskRunner:
     (:func:`dask_priority`): the run's class first (refresh clicks and retries before schedules
     before onboarding backfills: ``run_priority`` is ``run.priority``, 0 first), then how many
     tasks its run already submitted (fewest first: runs of one class take turns, so a tenant's
-    200-task backfill does not hold back another's), then the driver's own order."""
+    200-task backfill does not hold back another's), then the driver's own order. Where the
+    workers declare the ``slot`` and ``bulk`` resources (local clusters do), tasks of background
+    runs take ``bulk`` and so leave the threads kept for clicks free (:mod:`pipelines.slots`)."""
 
     def __init__(
         self, client: Any, cfg: WorkerConfig, *, no_workers_timeout_s: float = 60.0, run_priority: int = 0
@@ -88,6 +91,7 @@ class DaskRunner:
         self.cfg = cfg
         self.no_workers_timeout_s = no_workers_timeout_s
         self.run_priority = run_priority
+        self.resources = task_resources(run_priority) if cluster_has_slots(client) else None
         self._submitted = 0
         self._futures: dict[Any, int] = {}
         self._checked = 0.0
@@ -102,6 +106,7 @@ class DaskRunner:
             key=f"headwater-task-{task_id}-{uuid.uuid4().hex[:8]}",
             pure=False,
             priority=dask_priority(self.run_priority, self._submitted, priority),
+            resources=self.resources,
         )
         self._submitted += 1
         self._futures[fut] = task_id

@@ -14,6 +14,7 @@ from pipelines import DaskRunner, WorkerConfig
 from pipelines import runners as runners_module
 from pipelines.cluster import close, connect
 from pipelines.runners import dask_priority
+from pipelines.slots import worker_resources
 
 CLICK, SCHEDULE, BACKFILL = 0, 5, 9  # run.priority by trigger (pipelines.state)
 
@@ -202,3 +203,59 @@ def test_the_click_lane_is_bounded_and_takes_only_clicks() -> None:
         gate.set()
         q.close()
     assert sorted(started) == [1, 2, *range(100, 105)]
+
+
+# -- threads kept for clicks on Dask (pipelines.slots) -------------------------------------
+HELD = threading.Event()
+FINISHED: list[int] = []
+
+
+def held_execute_task(cfg: WorkerConfig, task_id: int, full: bool) -> dict[str, Any]:
+    if task_id < 100:  # background tasks hold their thread until the test lets them go
+        HELD.wait(10)
+    FINISHED.append(task_id)
+    return {"task_id": task_id, "state": "COMPLETED"}
+
+
+def test_a_worker_keeps_a_quarter_of_its_threads_from_background_tasks() -> None:
+    assert worker_resources(32) == {"slot": 32.0, "bulk": 24.0}
+    assert worker_resources(4) == {"slot": 4.0, "bulk": 3.0}
+    assert worker_resources(2) == {"slot": 2.0, "bulk": 1.0}
+    assert worker_resources(1) == {"slot": 1.0, "bulk": 1.0}  # nothing to keep
+
+
+@pytest.fixture
+def four_thread_cluster() -> Iterator[Any]:
+    client = connect(None, workers=1, threads=4, processes=False)
+    yield client
+    close(client)
+
+
+def test_a_click_task_starts_while_background_tasks_hold_every_bulk_thread(
+    four_thread_cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Priorities cannot preempt: background tasks that hold every thread (a rate limit's wait)
+    # would keep a click's task waiting however high its priority. Here they can hold 3 of 4.
+    HELD.clear()
+    FINISHED.clear()
+    monkeypatch.setattr(runners_module, "execute_task", held_execute_task)
+    cfg = WorkerConfig(database_url="sqlite://")
+    backfill = DaskRunner(four_thread_cluster, cfg, run_priority=BACKFILL)
+    schedule = DaskRunner(four_thread_cluster, cfg, run_priority=SCHEDULE)
+    click = DaskRunner(four_thread_cluster, cfg, run_priority=CLICK)
+    try:
+        for task_id in range(1, 21):
+            backfill.submit(task_id, full=True, priority=9)
+        for task_id in range(50, 53):
+            schedule.submit(task_id, full=False, priority=9)
+        click.submit(100, full=False, priority=9)
+        finished = [task_id for task_id, _ in click.wait(10)]
+        assert finished == [100], f"the click's task waited behind held background tasks: {FINISHED}"
+        assert FINISHED == [100]  # every background task is still held
+    finally:
+        HELD.set()
+    done: list[int] = []
+    for runner in (backfill, schedule):
+        while runner.busy:
+            done += [task_id for task_id, _ in runner.wait(10)]
+    assert sorted(done) == [*range(1, 21), 50, 51, 52]
