@@ -15,15 +15,12 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from sqlalchemy import Float, case, cast, event, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, Session
 
-from headwater.app import App
 from storage import Database
 from storage.models import ACTIVE_STATES, TERMINAL_STATES, Alert, RetiredSample, Run, Source, TaskRun, Tenant
 
@@ -361,15 +358,3 @@ def registry_for(db: Database) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector(db))
     return registry
-
-
-def metrics_router(hw: App) -> APIRouter:
-    router = APIRouter()
-    registry = registry_for(hw.db)
-
-    @router.get("/metrics", tags=["ops"], response_class=Response)
-    def metrics() -> Response:
-        """Prometheus text format; no token (expose it only where scrapers can reach it)."""
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-    return router

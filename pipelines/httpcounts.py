@@ -47,16 +47,19 @@ def counts_of(stats: HttpStats) -> dict[str, Any]:
     }
 
 
+# The task_run columns a new attempt counts on from (selected with the task at its start).
+EARLIER_COUNTS = (TaskRun.requests, TaskRun.http_retries, TaskRun.http_statuses, TaskRun.rate_wait_s)
+
+
 def earlier_counts(db: Database, task_run_id: int) -> HttpStats:
     """The counts earlier attempts of the task left on its row, to count on from."""
     with db.read() as s:
-        row = s.execute(
-            select(TaskRun.requests, TaskRun.http_retries, TaskRun.http_statuses, TaskRun.rate_wait_s).where(
-                TaskRun.id == task_run_id
-            )
-        ).first()
-    if row is None:
-        return HttpStats()
+        row = s.execute(select(*EARLIER_COUNTS).where(TaskRun.id == task_run_id)).first()
+    return HttpStats() if row is None else counts_from(row)
+
+
+def counts_from(row: Any) -> HttpStats:
+    """HttpStats from a row holding the :data:`EARLIER_COUNTS` columns."""
     return HttpStats(
         requests=row.requests or 0,
         retries=row.http_retries or 0,

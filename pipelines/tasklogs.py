@@ -3,7 +3,7 @@
 A :class:`TaskLogHandler` on the root logger (installed by the composition root's logging set-up,
 with its redaction) keeps, per task id of the log context, the last ``per_task`` records at INFO
 and above in memory; :func:`captured` writes one task's lines in a single INSERT when the task
-ends, so logging inside the task costs a deque append and no database round trip.
+ends (inside the task's own last transaction: ``TaskLogs.keep``), so logging inside the task costs a deque append and no database round trip.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from pipelines.logcontext import current_context
 from storage import Database
@@ -87,40 +89,71 @@ def install(per_task: int = PER_TASK, redact: Callable[[str], str] | None = None
     return handler
 
 
-def write(db: Database, run_id: int, task_id: int, handler: TaskLogHandler) -> int:
+def _rows(run_id: int, task_id: int, handler: TaskLogHandler) -> list[dict[str, Any]]:
     lines, dropped = handler.drain(task_id)
-    if not lines:
-        return 0
     rows: list[dict[str, Any]] = [
         {"run_id": run_id, "task_run_id": task_id, "at": at, "level": level, "logger": name, "message": text}
         for at, level, name, text in lines
     ]
-    if dropped:
+    if dropped and rows:
         note = f"{dropped} earlier line(s) of this task were not kept (the last {handler.per_task} are)"
         rows.insert(0, {**rows[0], "level": "INFO", "logger": __name__, "message": note})
-    with db.session() as s:
-        s.execute(insert(TaskLog), rows)
+    return rows
+
+
+def write(db: Database, run_id: int, task_id: int, handler: TaskLogHandler) -> int:
+    rows = _rows(run_id, task_id, handler)
+    if rows:
+        with db.session() as s:
+            s.execute(insert(TaskLog), rows)
     return len(rows)
 
 
+class TaskLogs:
+    """What :func:`captured` yields: ``logs(message)`` notes a line for the task's log only, and
+    ``logs.keep(session)`` writes the lines so far in the caller's transaction (the task's last
+    write: no transaction of their own). Lines after that, or all of them when nobody kept
+    them, are written when ``captured`` ends."""
+
+    def __init__(self, handler: TaskLogHandler | None, run_id: int | None, task_id: int) -> None:
+        self.handler, self.run_id, self.task_id = handler, run_id, task_id
+        self._kept: list[dict[str, Any]] | None = None
+
+    def __call__(self, message: str) -> None:
+        if self.handler is not None:
+            self.handler.note(self.task_id, message)
+
+    def keep(self, session: Session) -> None:
+        """In a savepoint: if the lines cannot be written, the transaction's own writes still are.
+        Run again (the transaction retried after an outage), it writes the same lines again."""
+        if self.handler is None or self.run_id is None:
+            return
+        if self._kept is None:
+            self._kept = _rows(self.run_id, self.task_id, self.handler)
+        if not self._kept:
+            return
+        try:
+            with session.begin_nested():
+                session.execute(insert(TaskLog), self._kept)
+        except Exception as exc:  # losing log lines must not change the task's outcome
+            if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                raise  # the database went away: the whole transaction runs again
+            log.warning("could not keep the log lines of task %s: %s", self.task_id, exc)
+
+
 @contextlib.contextmanager
-def captured(db: Database, run_id: int | None, task_id: int) -> Iterator[Callable[[str], None]]:
-    """Keep the lines logged inside (by this task) with the run, in one statement at the end;
-    yields ``note(message)`` for lines meant for the task's log only."""
-    handler = installed()
-
-    def note(message: str) -> None:
-        if handler is not None:
-            handler.note(task_id, message)
-
+def captured(db: Database, run_id: int | None, task_id: int) -> Iterator[TaskLogs]:
+    """Keep the lines logged inside (by this task) with the run, in one statement at the end (or
+    in the task's own last transaction: ``TaskLogs.keep``)."""
+    logs = TaskLogs(installed(), run_id, task_id)
     try:
-        yield note
+        yield logs
     finally:
-        if handler is not None and run_id is not None:
+        if logs.handler is not None and run_id is not None:
             try:
-                write(db, run_id, task_id, handler)
+                write(db, run_id, task_id, logs.handler)
             except Exception as exc:  # losing log lines must not change the task's outcome
-                handler.drain(task_id)
+                logs.handler.drain(task_id)
                 log.warning("could not keep the log lines of task %s: %s", task_id, exc)
 
 

@@ -32,10 +32,18 @@ from connectors.runtime import SourceRuntime, open_http, partitions_of, run_task
 from connectors.store import TaskStore
 from connectors.streams import Partition
 from pipelines.budgets import ResilientBudget
-from pipelines.httpcounts import ENDED_UNDER_IT, RUNNING, checkpoint, counts_of, earlier_counts, store_counts
+from pipelines.httpcounts import (
+    EARLIER_COUNTS,
+    ENDED_UNDER_IT,
+    RUNNING,
+    checkpoint,
+    counts_from,
+    counts_of,
+    store_counts,
+)
 from pipelines.logcontext import log_context
 from pipelines.state import transition_task
-from pipelines.tasklogs import captured
+from pipelines.tasklogs import TaskLogs, captured
 from pipelines.worker_settings import secret_key, with_own_password, without_password
 from storage import Database
 from storage.models import TERMINAL_STATES, Source, State, TaskRun, Tenant
@@ -136,49 +144,54 @@ def load_partition(key: str | None, values: dict[str, Any] | None, rt: SourceRun
 
 
 def execute_task(cfg: WorkerConfig, task_run_id: int, full: bool = False) -> dict[str, Any]:
-    """Execute one task run; every log line inside carries its tenant, run and task ids."""
+    """Execute one task run; every log line inside carries its tenant, run and task ids. Its
+    bookkeeping is two write transactions: the start (which also reads all the task needs) and
+    the end (which also keeps its log lines), besides the batches it loads."""
     res = resources(cfg)
-    ids = res.db.retrying(lambda: _log_ids(res.db, task_run_id), what=f"task {task_run_id} start")
-    # Its log lines (the last ones, INFO and up) are kept with the run in one write at the end.
-    with log_context(task_id=task_run_id, **ids), captured(res.db, ids.get("run_id"), task_run_id) as note:
-        what = " ".join(str(x) for x in (ids.get("stream"), ids.get("partition")) if x)
-        note(f"task {task_run_id} started: {what or '?'}{' (full)' if full else ''}")
-        summary = _execute_task(res, cfg, task_run_id, full)
-        loaded = f", {summary['records_loaded']} records loaded" if summary.get("records_loaded") is not None else ""
-        note(f"task {task_run_id} ended {summary.get('state')}{loaded}")
-        return summary
-
-
-def _log_ids(db: Database, task_run_id: int) -> dict[str, Any]:
-    with db.read() as s:
-        row = s.execute(
-            select(Tenant.slug, TaskRun.run_id, TaskRun.source_id, TaskRun.stream, TaskRun.partition)
-            .join(Source, Source.id == TaskRun.source_id)
-            .join(Tenant, Tenant.id == Source.tenant_id)
-            .where(TaskRun.id == task_run_id)
-        ).first()
-    if row is None:
-        return {}
-    return {"tenant": row[0], "run_id": row[1], "source_id": row[2], "stream": row[3], "partition": row[4]}
-
-
-def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, full: bool) -> dict[str, Any]:
     db = res.db
     where = f"{socket.gethostname()}:{os.getpid()}"
     # Every database step runs whole again through a short outage (db.retrying): a restart of
     # the database fails no task.
-    started_task = db.retrying(lambda: _start(db, task_run_id, where), what=f"task {task_run_id} start")
-    if isinstance(started_task, dict):
-        return started_task
-    task, source = started_task
+    started = db.retrying(lambda: _start(db, task_run_id, where), what=f"task {task_run_id} start")
+    if isinstance(started, dict):  # nothing to do: missing, or finished already
+        return started
+    # Its log lines (the last ones, INFO and up) are kept with the run, written with its end.
+    with log_context(task_id=task_run_id, **started.ids), captured(db, started.task.run_id, task_run_id) as logs:
+        what = " ".join(str(x) for x in (started.task.stream, started.task.partition) if x)
+        logs(f"task {task_run_id} started: {what or '?'}{' (full)' if full else ''}")
+        return _execute_task(res, cfg, task_run_id, full, started, logs)
+
+
+@dataclass(frozen=True)
+class Started:
+    """What :func:`_start` read for the task it moved to RUNNING."""
+
+    task: Any  # the task_run columns _start selects
+    source: Source
+    ids: dict[str, Any]  # for its log lines: tenant, run_id, source_id, stream, partition
+    stats: HttpStats  # the HTTP counts earlier attempts left, to count on from
+
+
+def _ended(logs: TaskLogs, task_run_id: int, state: str, records_loaded: int | None = None) -> None:
+    loaded = f", {records_loaded} records loaded" if records_loaded is not None else ""
+    logs(f"task {task_run_id} ended {state}{loaded}")
+
+
+def _execute_task(
+    res: WorkerResources, cfg: WorkerConfig, task_run_id: int, full: bool, started_task: Started, logs: TaskLogs
+) -> dict[str, Any]:
+    db = res.db
+    task, source = started_task.task, started_task.source
     if task.stream == "derive:links":  # the tenant's derived task (linking.STREAM): no HTTP, no partition
         from linking.task import run_derived_task
 
-        return run_derived_task(db, task_run_id, source.tenant_id)
-    started = time.perf_counter()
+        summary = run_derived_task(db, task_run_id, source.tenant_id)
+        _ended(logs, task_run_id, str(summary.get("state")), summary.get("records_loaded"))
+        return summary
     # Outlives a failure (failed and cancelled tasks record their HTTP counts too) and counts on
     # from what earlier attempts of the task left; written while the task runs (CRASHED keeps them).
-    stats = db.retrying(lambda: earlier_counts(db, task_run_id), what=f"task {task_run_id} start")
+    stats = started_task.stats
+    started = time.perf_counter()
     try:
         rt = runtime_for(source, res.vault)
         partition = db.retrying(
@@ -195,7 +208,8 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
         )
     except TaskCancelled:
         log.debug("task %s stopped: its run was cancelled", task_run_id)
-        db.retrying(lambda: _record_counts(db, task_run_id, stats), what=f"task {task_run_id} end")
+        _ended(logs, task_run_id, State.CANCELLED)
+        db.retrying(lambda: _record_counts(db, task_run_id, stats, logs), what=f"task {task_run_id} end")
         return {"task_id": task_run_id, "state": "CANCELLED"}
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
@@ -204,6 +218,8 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
         message = str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
         trace = traceback.format_exc()
         refused = isinstance(exc, ConfigError) and exc.status in (401, 403) and task.partition is None
+        log.warning("task %s failed (%s): %s", task_run_id, kind, message)
+        _ended(logs, task_run_id, State.FAILED)
 
         def record_failure() -> None:
             with db.session() as s:
@@ -221,10 +237,12 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
                     store_counts(s, task_run_id, counts_of(stats), ENDED_UNDER_IT)
                 if refused:
                     s.execute(update(Source).where(Source.id == task.source_id).values(credentials_status="invalid"))
+                logs.keep(s)
 
         db.retrying(record_failure, what=f"task {task_run_id} end")
-        log.warning("task %s failed (%s): %s", task_run_id, kind, message)
         return {"task_id": task_run_id, "state": "FAILED", "error_kind": str(kind)}
+
+    _ended(logs, task_run_id, State.COMPLETED, stream_result.records_loaded)
 
     def record_success() -> None:
         with db.session() as s:
@@ -243,16 +261,18 @@ def _execute_task(res: WorkerResources, cfg: WorkerConfig, task_run_id: int, ful
                 store_counts(s, task_run_id, counts_of(http_stats), ENDED_UNDER_IT)
             if task.partition is None and source.credentials_status != "valid":
                 s.execute(update(Source).where(Source.id == task.source_id).values(credentials_status="valid"))
+            logs.keep(s)
 
     db.retrying(record_success, what=f"task {task_run_id} end")
     return {"task_id": task_run_id, "state": "COMPLETED", "records_loaded": stream_result.records_loaded}
 
 
-def _start(db: Database, task_run_id: int, where: str) -> dict[str, Any] | tuple[Any, Source]:
-    """RUNNING (RETRYING first if a previous attempt's worker died), or the summary of a task
-    with nothing to do (missing, already finished)."""
+def _start(db: Database, task_run_id: int, where: str) -> dict[str, Any] | Started:
+    """RUNNING (RETRYING first if a previous attempt's worker died) with all the task needs to
+    run, read in the same transaction; or the summary of a task with nothing to do (missing,
+    already finished)."""
     with db.session() as s:
-        task = s.execute(
+        row = s.execute(
             select(
                 TaskRun.state,
                 TaskRun.run_id,
@@ -261,24 +281,32 @@ def _start(db: Database, task_run_id: int, where: str) -> dict[str, Any] | tuple
                 TaskRun.partition_values,
                 TaskRun.source_id,
                 TaskRun.records_loaded,
-            ).where(TaskRun.id == task_run_id)
+                *EARLIER_COUNTS,
+                Tenant.slug,
+            )
+            .join(Source, Source.id == TaskRun.source_id)
+            .join(Tenant, Tenant.id == Source.tenant_id)
+            .where(TaskRun.id == task_run_id)
         ).first()
-        if task is None:
+        if row is None:
             return {"task_id": task_run_id, "state": "MISSING"}
-        if State(task.state) in TERMINAL_STATES:
-            return {"task_id": task_run_id, "state": task.state, "records_loaded": task.records_loaded}
-        if task.state == State.RUNNING:  # a previous attempt's worker died
+        if State(row.state) in TERMINAL_STATES:
+            return {"task_id": task_run_id, "state": row.state, "records_loaded": row.records_loaded}
+        if row.state == State.RUNNING:  # a previous attempt's worker died
             transition_task(s, task_run_id, State.RETRYING, "re-executing after the previous worker stopped")
         transition_task(s, task_run_id, State.RUNNING, worker=where)
-        source = s.get(Source, task.source_id)
+        source = s.get(Source, row.source_id)
         assert source is not None
-        return task, source
+        ids = {"tenant": row.slug, "run_id": row.run_id, "source_id": row.source_id}
+        ids |= {"stream": row.stream, "partition": row.partition}
+        return Started(task=row, source=source, ids=ids, stats=counts_from(row))
 
 
-def _record_counts(db: Database, task_run_id: int, stats: HttpStats) -> None:
+def _record_counts(db: Database, task_run_id: int, stats: HttpStats, logs: TaskLogs) -> None:
     """A task stopped by its run's cancel: its HTTP counts until then, on its CANCELLED row."""
     with db.session() as s:
         store_counts(s, task_run_id, counts_of(stats), (*RUNNING, *ENDED_UNDER_IT))
+        logs.keep(s)
 
 
 class TaskCancelled(Exception):

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect
 
 from storage.engine import Database
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported when a migration runs or is checked, not by every command importing storage.
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def alembic_config(db: Database) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
@@ -21,6 +27,8 @@ def alembic_config(db: Database) -> Config:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
+    from alembic import command
+
     cfg = alembic_config(db)
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -28,6 +36,8 @@ def upgrade(db: Database, revision: str = "head") -> None:
 
 
 def downgrade(db: Database, revision: str) -> None:
+    from alembic import command
+
     cfg = alembic_config(db)
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from headwater.api.metrics import metrics_router
 from headwater.api.routes import api_router
 from headwater.app import App
 from headwater.dashboard import dashboard_router
-from headwater.metrics import metrics_router
 
 DOCS_ASSETS = "/docs-assets"
 

@@ -21,12 +21,12 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.sandbox import RunningServer, Sandbox
+from headwater.api.metrics import metrics_router
 from headwater.api.routes import api_router
 from headwater.app import App
 from headwater.cli.sandboxes import source_settings, start
 from headwater.dashboard import dashboard_router
 from headwater.dispatch import LocalDispatcher, RunService
-from headwater.metrics import metrics_router
 from headwater.queue import RunExecutor
 from headwater.settings import Settings
 from pipelines import SerialRunner
