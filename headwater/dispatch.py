@@ -119,6 +119,7 @@ class LocalDispatcher:
             on_error=lambda run_id, exc: self.executor.give_up(run_id, describe(exc, hw.settings)),
             busy_retry_s=busy_retry_s,
             recheck_s=recheck_s,
+            scope_of=getattr(self.executor, "scope", None),
         )
 
     def dispatch(self, run_id: int, *, trigger: str, priority: int) -> str:

@@ -17,7 +17,7 @@ from headwater.alerts import run_finished_hook
 from headwater.app import App, worker_config
 from pipelines import DaskRunner, TaskRunner, WorkerConfig, execute_run, set_run_state
 from pipelines.cluster import close, connect
-from pipelines.state import QUEUED
+from pipelines.state import QUEUED, scope_key
 from storage.models import Run, State
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,12 @@ class RunExecutor:
         with self.hw.db.read() as s:
             priority = s.execute(select(Run.priority).where(Run.id == run_id)).scalar()
         return int(priority or 0)
+
+    def scope(self, run_id: int) -> str | None:
+        """The run's tenant scope (one run of it runs at a time), or None if there is no such run."""
+        with self.hw.db.read() as s:
+            row = s.execute(select(Run.tenant_id, Run.source_id).where(Run.id == run_id)).first()
+        return scope_key(row.tenant_id, row.source_id) if row else None
 
     def _dask(self) -> Any:
         s = self.hw.settings

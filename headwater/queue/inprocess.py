@@ -3,7 +3,9 @@
 Bounded: ``concurrency`` threads for any run, and at most one entry per run (coalescing already
 keeps one waiting run per tenant scope). Ready runs are taken by priority (refresh clicks 0,
 schedules 5, onboarding backfills 9), then in arrival order. A run whose scope is busy is put
-back with a short delay instead of holding a thread (one clock thread makes delayed runs ready).
+back with a short delay instead of holding a thread (one clock thread makes delayed runs ready),
+or, when the queue knows runs' scopes (``scope_of``), as soon as a run of its scope ends here: a
+follow-up click then starts when the run it waited for ends, not up to the delay later.
 
 Clicks first under load: interactive runs (priority 0: refresh clicks, retries) also have a lane
 of their own. When one is ready and no thread is free to take it, a click thread is started for
@@ -47,6 +49,7 @@ class InProcessQueue:
         busy_retry_s: float | None = None,
         recheck_s: float | None = None,
         on_error: Callable[[int, BaseException], object] | None = None,
+        scope_of: Callable[[int], str | None] | None = None,
         name: str = "headwater-run",
     ) -> None:
         self._execute = execute
@@ -55,6 +58,7 @@ class InProcessQueue:
         self._busy_retry_s = busy_retry_s
         self._recheck_s = recheck_s
         self._on_error = on_error
+        self._scope_of = scope_of
         self._name = name
         self._cond = threading.Condition()
         self._seq = itertools.count()
@@ -62,6 +66,9 @@ class InProcessQueue:
         self._later: list[tuple[float, int, int, int]] = []  # (due, priority, seq, run id)
         self._waiting: set[int] = set()
         self._running: set[int] = set()
+        self._delayed: dict[int, tuple[int, int]] = {}  # run id -> (seq, priority) of its entry in _later
+        self._parked: dict[str, set[int]] = {}  # scope -> delayed runs waiting for it to be free
+        self._parked_on: dict[int, str] = {}  # run id -> the scope it is parked on
         self._threads: set[threading.Thread] = set()  # live ones
         self._any_threads = 0
         self._idle_any = 0  # threads for any run, waiting for one
@@ -81,6 +88,7 @@ class InProcessQueue:
             seq = next(self._seq)
             if delay > 0:
                 heapq.heappush(self._later, (time.monotonic() + delay, priority, seq, run_id))
+                self._delayed[run_id] = (seq, priority)
             else:
                 heapq.heappush(self._ready, (priority, seq, run_id))
             self._start_threads()
@@ -158,8 +166,11 @@ class InProcessQueue:
                 moved = False
                 while self._later and self._later[0][0] <= now:
                     _, priority, seq, run_id = heapq.heappop(self._later)
-                    heapq.heappush(self._ready, (priority, seq, run_id))
-                    moved = True
+                    if self._delayed.get(run_id, (None, 0))[0] == seq:  # else woken early (_wake)
+                        del self._delayed[run_id]
+                        self._unpark(run_id)
+                        heapq.heappush(self._ready, (priority, seq, run_id))
+                        moved = True
                 if moved:
                     self._start_threads()
                     self._cond.notify_all()
@@ -203,23 +214,61 @@ class InProcessQueue:
                 self._click_free += 1
 
     def _run_and_release(self, run_id: int, priority: int) -> None:
+        ended = False
         try:
-            self._run(run_id, priority)
+            ended = self._run(run_id, priority)
         finally:
             with self._cond:
                 self._running.discard(run_id)
                 self._cond.notify_all()
+        if ended and self._parked:
+            self._wake(run_id)
 
-    def _run(self, run_id: int, priority: int) -> None:
+    def _run(self, run_id: int, priority: int) -> bool:
+        """Attempt the run; True if it ran to its end here (its scope is free again)."""
         try:
             outcome = attempt(self._execute, run_id)
         except Exception as exc:
             log.exception("run %s could not be executed", run_id)
             if self._on_error is not None:
                 self._on_error(run_id, exc)
-            return
+            return False
         if outcome.state == "MISSING":
             log.warning("run %s: %s", run_id, outcome.why)
         elif outcome.retry_in is not None:
             delay = self._recheck_s if outcome.elsewhere else self._busy_retry_s
-            self.submit(run_id, priority, delay=outcome.retry_in if delay is None else delay)
+            scope = None if outcome.elsewhere else self._scope(run_id)
+            if self.submit(run_id, priority, delay=outcome.retry_in if delay is None else delay) and scope:
+                with self._cond:
+                    if run_id in self._delayed:
+                        self._parked.setdefault(scope, set()).add(run_id)
+                        self._parked_on[run_id] = scope
+            return False
+        return outcome.state is not None
+
+    def _scope(self, run_id: int) -> str | None:
+        if self._scope_of is None:
+            return None
+        try:
+            return self._scope_of(run_id)
+        except Exception:  # only an earlier start is lost: the delay still applies
+            log.debug("the scope of run %s could not be read", run_id, exc_info=True)
+            return None
+
+    def _wake(self, ended: int) -> None:
+        """Runs parked on the scope of run ``ended`` (which just ended here) are ready now."""
+        scope = self._scope(ended)
+        with self._cond:
+            for run_id in self._parked.pop(scope, set()) if scope else ():
+                del self._parked_on[run_id]
+                seq, priority = self._delayed.pop(run_id)
+                heapq.heappush(self._ready, (priority, seq, run_id))
+            self._start_threads()
+            self._cond.notify_all()
+
+    def _unpark(self, run_id: int) -> None:
+        scope = self._parked_on.pop(run_id, None)
+        if scope is not None:
+            self._parked[scope].discard(run_id)
+            if not self._parked[scope]:
+                del self._parked[scope]

@@ -61,6 +61,37 @@ def test_busy_scope_is_put_back_not_waited_on() -> None:
     assert calls.index(2) < len(calls) - 1 and calls.count(1) == 3
 
 
+def test_a_follow_up_starts_when_its_scope_is_free_not_after_the_delay() -> None:
+    gate, calls, busy = threading.Event(), [], threading.Event()
+
+    def execute(run_id: int) -> str:
+        calls.append(run_id)
+        if run_id == 1:  # the scope's running run, until the test ends it
+            busy.set()
+            gate.wait(10)
+            busy.clear()
+        elif busy.is_set():
+            raise IllegalTransition("scope busy")
+        return "COMPLETED"
+
+    q = InProcessQueue(execute, concurrency=2, busy_retry_s=60, scope_of=lambda run_id: "acme:*")
+    try:
+        q.submit(1)
+        assert busy.wait(10)
+        q.submit(2)  # the follow-up click: its scope is busy, it is put back for 60 s
+        for _ in range(200):
+            if calls.count(2) == 1 and q.running == 1:
+                break
+            threading.Event().wait(0.05)
+        assert calls == [1, 2] and q.waiting == 1
+        gate.set()
+        assert q.idle(10), "the follow-up waited for the re-check delay after its scope was free"
+    finally:
+        gate.set()
+        q.close()
+    assert calls == [1, 2, 2]
+
+
 def test_runs_driven_elsewhere_are_checked_again_and_errors_reported() -> None:
     seen: list[tuple[int, str]] = []
     states = iter(["RUNNING", "COMPLETED"])
