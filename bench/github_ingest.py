@@ -8,7 +8,8 @@ ms added to every request. Per latency, the two source settings (``graphql=false
 ``graphql=true``) are run alternately, ``--rounds`` times each, each round into a fresh
 ``HEADWATER_HOME``: ``headwater refresh TENANT --full --wait --json`` timed from process start
 to exit (set-up commands are not timed). Prints one JSON line per configuration (medians of the
-rounds: wall seconds, CPU seconds of the CLI process and its children, e.g. Dask workers;
+rounds: wall seconds, CPU seconds of the CLI process and every process it started, Dask
+workers included (bench/measure.py);
 requests the sandbox served; rows loaded, and a digest of them), then one line of ratios
 (REST / GraphQL) per latency. ``identical_rows`` says both settings loaded the same rows.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import socket
 import statistics
 import subprocess
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import measure  # bench/measure.py: CPU of the command and every process it starts
 from cryptography.fernet import Fernet
 
 HERE = Path(__file__).resolve().parent.parent
@@ -83,11 +84,6 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def one_round(repos: int, latency_ms: float, graphql: bool) -> dict[str, Any]:
     from storage import Database
     from storage.digest import data_digest
@@ -106,11 +102,13 @@ def one_round(repos: int, latency_ms: float, graphql: bool) -> dict[str, Any]:
             add += [x for k, v in options.items() for x in ("--option", f"{k}={v}")]
             add += [x for k, v in sandbox.truth["secrets"].items() for x in ("--secret", f"{k}={v}")]
             cli(env, *add)
-            before, cpu_before = sandbox.served(), children_cpu()
-            started = time.perf_counter()
-            done = cli(env, "refresh", "bench", "--full", "--wait", "--json")
-            wall = time.perf_counter() - started
-            cpu = children_cpu() - cpu_before
+            before = sandbox.served()
+            done, measured = measure.run(
+                [sys.executable, "-m", "headwater", "refresh", "bench", "--full", "--wait", "--json"], cwd=HERE, env=env
+            )
+            if done.returncode:
+                raise RuntimeError(f"headwater refresh: {done.stderr.strip()[-300:]}")
+            wall, cpu = measured["wall_s"], measured["cpu_s"]
             requests = sandbox.served() - before
         finally:
             sandbox.stop()
