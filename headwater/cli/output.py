@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout.")
 
@@ -49,6 +47,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
+    from rich.console import Console  # only commands that print tables pay for rich (~60 ms)
+    from rich.table import Table
+
     t = Table(title=title, show_lines=False)
     for c in columns:
         t.add_column(c, overflow="fold")  # narrow terminals wrap a cell; never reduce it to "…"

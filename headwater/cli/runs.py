@@ -10,8 +10,6 @@ import threading
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from headwater.app import App
 from headwater.cli.context import app_context
@@ -32,12 +30,15 @@ class ProgressView:
     def __init__(self, enabled: bool) -> None:
         self.tty = enabled and sys.stderr.isatty()
         self.enabled = enabled
-        self._progress: Progress | None = None
+        self._progress: Any = None  # a rich Progress, imported only for a terminal
         self._task: Any = None
         self._last = -1
 
     def __enter__(self) -> ProgressView:
         if self.tty:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
             self._progress = Progress(
                 TextColumn("[bold]tasks"),
                 BarColumn(),
