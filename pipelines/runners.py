@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import time
 import uuid
 from collections import deque
@@ -82,7 +83,13 @@ class DaskRunner:
     tasks its run already submitted (fewest first: runs of one class take turns, so a tenant's
     200-task backfill does not hold back another's), then the driver's own order. Where the
     workers declare the ``slot`` and ``bulk`` resources (local clusters do), tasks of background
-    runs take ``bulk`` and so leave the threads kept for clicks free (:mod:`pipelines.slots`)."""
+    runs take ``bulk`` and so leave the threads kept for clicks free (:mod:`pipelines.slots`).
+
+    A future reports its own end (``add_done_callback``: one waiter per future for its life).
+    ``distributed.wait(..., return_when=FIRST_COMPLETED)`` over the outstanding futures, once
+    per ``wait()``, left a waiter per future behind on every call (only the first to finish is
+    awaited; the others stay pending until their futures end): the driver held calls x
+    outstanding of them, 10,000 at once in a 100-repository refresh (bench/rss.py)."""
 
     def __init__(
         self, client: Any, cfg: WorkerConfig, *, no_workers_timeout_s: float = 60.0, run_priority: int = 0
@@ -94,6 +101,7 @@ class DaskRunner:
         self.resources = task_resources(run_priority) if cluster_has_slots(client) else None
         self._submitted = 0
         self._futures: dict[Any, int] = {}
+        self._ended: queue.SimpleQueue[Any] = queue.SimpleQueue()  # futures that finished, as they did
         self._checked = 0.0
         self._no_workers_since: float | None = None
 
@@ -110,19 +118,27 @@ class DaskRunner:
         )
         self._submitted += 1
         self._futures[fut] = task_id
+        fut.add_done_callback(self._ended.put)
+
+    def _finished_futures(self, timeout: float) -> list[Any]:
+        """The outstanding futures that have finished, once one did (or ``timeout`` passed: none).
+        The queue only wakes the driver: what finished is read from the futures themselves."""
+        try:
+            self._ended.get(timeout=timeout)
+        except queue.Empty:  # nothing finished yet: the driver beats its heartbeat and waits again
+            return []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._ended.get_nowait()
+        return [fut for fut in self._futures if fut.status != "pending"]
 
     def wait(self, timeout: float) -> list[tuple[int, dict[str, Any]]]:
-        from distributed import wait
-
         if not self._futures:
             return []
         stalled = self._stalled()
         if stalled is not None:
             return self._abandon(stalled)
-        try:
-            done, _ = wait(list(self._futures), timeout=timeout, return_when="FIRST_COMPLETED")
-        except TimeoutError:  # nothing finished yet: the driver beats its heartbeat and waits again
-            return []
+        done = self._finished_futures(timeout)
         out: list[tuple[int, dict[str, Any]]] = []
         finished: list[tuple[Any, int]] = []
         for fut in done:
