@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connectors.streams import ParentSpec, Partition, Row
 from storage import Database, model_for, tombstone, upsert_rows
 from storage.models import Cursor, HttpValidator, Quarantine, RawPage, utcnow
-from storage.upsert import revive
+from storage.upsert import merge_statement, revive
 
 
 @dataclass
@@ -177,7 +176,7 @@ class TaskStore:
                 "partition": self.partition,
             }
             if self.land_raw and batch.raw:
-                s.execute(insert(RawPage).values(**common, url=batch.url, records=batch.raw, fetched_at=utcnow()))
+                s.execute(insert(RawPage), [{**common, "url": batch.url, "records": batch.raw, "fetched_at": utcnow()}])
             if batch.quarantined:
                 now = utcnow()
                 s.execute(
@@ -198,35 +197,19 @@ class TaskStore:
         with self.db.session() as s:
             return tombstone(s, entity, tenant_id=self.tenant_id, source_id=self.source_id, external_ids=external_ids)
 
-    # Plain INSERT … ON CONFLICT statements: no ORM unit of work inside the write lock.
+    # Plain INSERT … ON CONFLICT statements, built once: no ORM unit of work inside the write lock.
     def _save_cursor(self, s: Session, value: dict[str, Any]) -> None:
-        stmt = dialect_insert(s)(Cursor).values(
-            tenant_id=self.tenant_id,
-            source_id=self.source_id,
-            stream=self.stream,
-            partition=self.partition or "",
-            value=value,
-            updated_at=utcnow(),
-        )
-        s.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["source_id", "stream", "partition"],
-                set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
-            )
-        )
+        stmt = merge_statement(Cursor, _dialect(s), ("source_id", "stream", "partition"), ("value", "updated_at"))
+        row = {"tenant_id": self.tenant_id, "source_id": self.source_id, "stream": self.stream}
+        s.execute(stmt, [{**row, "partition": self.partition or "", "value": value, "updated_at": utcnow()}])
 
     def _save_validators(self, s: Session, validators: dict[str, tuple[str | None, str | None]]) -> None:
         now = utcnow()
-        stmt = dialect_insert(s)(HttpValidator)
+        stmt = merge_statement(
+            HttpValidator, _dialect(s), ("source_id", "url_hash"), ("etag", "last_modified", "updated_at")
+        )
         s.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["source_id", "url_hash"],
-                set_={
-                    "etag": stmt.excluded.etag,
-                    "last_modified": stmt.excluded.last_modified,
-                    "updated_at": stmt.excluded.updated_at,
-                },
-            ),
+            stmt,
             [
                 {
                     "source_id": self.source_id,
@@ -241,8 +224,8 @@ class TaskStore:
         )
 
 
-def dialect_insert(s: Session) -> Any:
-    return postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+def _dialect(s: Session) -> str:
+    return s.get_bind().dialect.name
 
 
 def distinct(values: Iterable[str]) -> list[str]:

@@ -7,11 +7,12 @@ unique keys on ``run`` (see :class:`storage.models.Run`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -137,24 +138,41 @@ def transition_task(session: Session, task_id: int, state: State, message: str |
     ORM unit of work (the hot path of workers and the driver). Returns False when the task is
     already in a terminal state (terminal states are final)."""
     now = utcnow()
-    values: dict[str, Any] = {"state": state, "heartbeat_at": now, **fields}
-    if message is not None:
-        values["message"] = message
-    if state == State.RUNNING:
-        values["attempts"] = TaskRun.attempts + 1
-        values["started_at"] = func.coalesce(TaskRun.started_at, now)
-    if state in TERMINAL_STATES:
-        values["ended_at"] = now
-    result = session.execute(
-        update(TaskRun)
-        .where(TaskRun.id == task_id, TaskRun.state.not_in([str(s) for s in TERMINAL_STATES]))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    update_row, history = _transition_statements(State(state), tuple(sorted(fields)), message is not None)
+    params = {f"p_{k}": v for k, v in fields.items()}
+    params |= {"p_id": task_id, "p_state": str(state), "p_now": now, "p_message": message}
+    result = session.execute(update_row, params)
     if not getattr(result, "rowcount", 0):
         return False
-    session.execute(insert(TaskRunState).values(task_run_id=task_id, state=state, at=now, message=message))
+    session.execute(history, [{"task_run_id": task_id, "state": str(state), "at": now, "message": message}])
     return True
+
+
+@functools.lru_cache(maxsize=256)
+def _transition_statements(state: State, fields: tuple[str, ...], with_message: bool) -> tuple[Any, Any]:
+    """The UPDATE of a task's row and the INSERT of its history for one kind of transition, built
+    once (Core statements on the tables: building them cost more than running them)."""
+    table: Table = TaskRun.__table__  # type: ignore[assignment]
+    col = table.c
+    values: dict[str, Any] = {
+        "state": bindparam("p_state"),
+        "heartbeat_at": bindparam("p_now", type_=col.heartbeat_at.type),
+    }
+    values |= {f: bindparam(f"p_{f}", type_=col[f].type) for f in fields}
+    if with_message:
+        values["message"] = bindparam("p_message")
+    if state == State.RUNNING:
+        values["attempts"] = col.attempts + 1
+        values["started_at"] = func.coalesce(col.started_at, bindparam("p_now", type_=col.started_at.type))
+    if state in TERMINAL_STATES:
+        values["ended_at"] = bindparam("p_now", type_=col.ended_at.type)
+    update_row = (
+        update(table)
+        .where(col.id == bindparam("p_id"), col.state.not_in([str(s) for s in TERMINAL_STATES]))
+        .values(values)
+    )
+    history: Table = TaskRunState.__table__  # type: ignore[assignment]
+    return update_row, insert(history)
 
 
 def active_runs(session: Session) -> list[Run]:

@@ -11,6 +11,7 @@ Rules, enforced in SQL so that concurrent writers cannot race them:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -36,8 +37,7 @@ def upsert_rows(session: Session, entity: str, rows: Sequence[dict[str, Any]]) -
     """Insert or update ``rows`` of one entity kind; returns the number of rows written."""
     if not rows:
         return 0
-    model = model_for(entity)
-    table = model.__table__  # type: ignore[attr-defined]
+    model_for(entity)  # an unknown kind fails here, before any row is looked at
     now = utcnow()
     # De-duplicate inside the batch (last one wins, unless older): ON CONFLICT cannot touch
     # the same row twice in one statement.
@@ -59,18 +59,33 @@ def upsert_rows(session: Session, entity: str, rows: Sequence[dict[str, Any]]) -
     # people in two tasks) lock them in the same order, so PostgreSQL never deadlocks them.
     for columns in sorted(groups):
         values = sorted(groups[columns], key=lambda v: tuple(str(v[c]) for c in KEY_COLUMNS))
-        written += _upsert_group(session, table, entity, columns, values, dialect)
+        written += _upsert_group(session, entity, columns, values, dialect)
     return written
 
 
 def _upsert_group(
-    session: Session, table: Any, entity: str, columns: tuple[str, ...], values: list[dict[str, Any]], dialect: str
+    session: Session, entity: str, columns: tuple[str, ...], values: list[dict[str, Any]], dialect: str
 ) -> int:
+    stmt = _upsert_statement(entity, columns, dialect)
+    # executemany: the statement is compiled once (and cached by SQLAlchemy), rows are bound by
+    # the driver; a multi-VALUES statement would be recompiled for every batch.
+    written = 0
+    for start in range(0, len(values), BATCH_ROWS):
+        chunk = values[start : start + BATCH_ROWS]
+        session.execute(stmt, chunk)
+        written += len(chunk)
+    return written
+
+
+@functools.lru_cache(maxsize=1024)
+def _upsert_statement(entity: str, columns: tuple[str, ...], dialect: str) -> Any:
+    """The INSERT … ON CONFLICT of one entity kind and column set, built once: building it (its
+    ``excluded`` namespace and a dozen clause elements) cost more than executing it for a page."""
+    table = model_for(entity).__table__  # type: ignore[attr-defined]
     unknown = [c for c in columns if c not in table.c]
     if unknown:
         raise ValueError(f"{entity}: unknown column(s) {unknown}")
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table)
+    stmt = dialect_insert(dialect)(table)
     excluded = stmt.excluded
     updates: dict[str, Any] = {c: excluded[c] for c in columns if c not in (*KEY_COLUMNS, "id", "deleted_at")}
     updates["deleted_at"] = case(
@@ -89,15 +104,19 @@ def _upsert_group(
         excluded.updated_at.is_(None),
         excluded.updated_at >= table.c.updated_at,
     )
-    stmt = stmt.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=updates, where=not_older)
-    # executemany: the statement is compiled once (and cached by SQLAlchemy), rows are bound by
-    # the driver; a multi-VALUES statement would be recompiled for every batch.
-    written = 0
-    for start in range(0, len(values), BATCH_ROWS):
-        chunk = values[start : start + BATCH_ROWS]
-        session.execute(stmt, chunk)
-        written += len(chunk)
-    return written
+    return stmt.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=updates, where=not_older)
+
+
+def dialect_insert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+@functools.lru_cache(maxsize=64)
+def merge_statement(model: Any, dialect: str, keys: tuple[str, ...], updates: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT (``keys``) DO UPDATE SET ``updates`` of ``model``, built once; executed
+    with the rows as parameters."""
+    stmt = dialect_insert(dialect)(model)
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in updates})
 
 
 def tombstone(
