@@ -1,6 +1,7 @@
 """A full ingest of a sandbox GitHub org through the CLI, REST vs GraphQL, side by side.
 
     .venv/bin/python bench/github_ingest.py [--repos 10] [--latency 0 100] [--rounds 3]
+                                            [--api rest graphql] [--tree DIR ...]
 
 The org is the one of issue #15 (10 repositories: ~200 pull requests with ~1.5 reviews and 1-4
 commits each, ~200 issues, 15 members); the sandbox runs in its own process with ``--latency``
@@ -11,7 +12,10 @@ to exit (set-up commands are not timed). Prints one JSON line per configuration 
 rounds: wall seconds, CPU seconds of the CLI process and every process it started, Dask
 workers included (bench/measure.py);
 requests the sandbox served; rows loaded, and a digest of them), then one line of ratios
-(REST / GraphQL) per latency. ``identical_rows`` says both settings loaded the same rows.
+(REST / GraphQL) per latency. ``identical_rows`` says every configuration loaded the same rows.
+Each ``--tree`` (a checkout: ``git worktree add /tmp/hw-base REV``) runs the CLI from there
+(PYTHONPATH), alternating with the others round after round; a ratio line per extra tree
+compares it with the first (above 1: the first is faster).
 """
 
 from __future__ import annotations
@@ -77,14 +81,15 @@ def serve(port: int, repos: int, latency_ms: float) -> None:
     uvicorn.run(sandbox.app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "headwater", *args], cwd=HERE, env=env, capture_output=True, text=True)
+def cli(env: dict[str, str], *args: str, tree: Path = HERE) -> subprocess.CompletedProcess[str]:
+    env = {**env, "PYTHONPATH": str(tree)}
+    done = subprocess.run([sys.executable, "-m", "headwater", *args], cwd=tree, env=env, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"headwater {' '.join(args[:3])}: {done.stderr.strip()[-300:]}")
     return done
 
 
-def one_round(repos: int, latency_ms: float, graphql: bool) -> dict[str, Any]:
+def one_round(repos: int, latency_ms: float, graphql: bool, tree: Path = HERE) -> dict[str, Any]:
     from storage import Database
     from storage.digest import data_digest
 
@@ -95,16 +100,18 @@ def one_round(repos: int, latency_ms: float, graphql: bool) -> dict[str, Any]:
         )
         sandbox = Sandbox(repos, latency_ms)
         try:
-            cli(env, "db", "upgrade", "--json")
-            cli(env, "tenant", "add", "bench", "--json")
+            cli(env, "db", "upgrade", "--json", tree=tree)
+            cli(env, "tenant", "add", "bench", "--json", tree=tree)
             options = {"base_url": sandbox.url, **sandbox.truth["options"], "graphql": str(graphql).lower()}
             add = ["source", "add", "bench", "github", "--no-backfill", "--json"]
             add += [x for k, v in options.items() for x in ("--option", f"{k}={v}")]
             add += [x for k, v in sandbox.truth["secrets"].items() for x in ("--secret", f"{k}={v}")]
-            cli(env, *add)
+            cli(env, *add, tree=tree)
             before = sandbox.served()
             done, measured = measure.run(
-                [sys.executable, "-m", "headwater", "refresh", "bench", "--full", "--wait", "--json"], cwd=HERE, env=env
+                [sys.executable, "-m", "headwater", "refresh", "bench", "--full", "--wait", "--json"],
+                cwd=tree,
+                env={**env, "PYTHONPATH": str(tree)},
             )
             if done.returncode:
                 raise RuntimeError(f"headwater refresh: {done.stderr.strip()[-300:]}")
@@ -126,20 +133,25 @@ def main() -> None:
     p.add_argument("--repos", type=int, default=10)
     p.add_argument("--latency", type=float, nargs="+", default=[0.0, 100.0])
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--api", nargs="+", choices=("rest", "graphql"), default=["rest", "graphql"])
+    p.add_argument("--tree", type=Path, action="append", help="a checkout to run (PYTHONPATH); default this one")
     p.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.serve is not None:
         serve(args.serve, args.repos, args.latency[0])
         return
+    trees = args.tree or [HERE]
     for latency in args.latency:
-        rounds: dict[str, list[dict[str, Any]]] = {"rest": [], "graphql": []}
-        for _ in range(args.rounds):
-            for api in rounds:
-                rounds[api].append(one_round(args.repos, latency, api == "graphql"))
+        configs = [(tree, api) for tree in trees for api in args.api]
+        rounds: dict[tuple[Path, str], list[dict[str, Any]]] = {c: [] for c in configs}
+        for _ in range(args.rounds):  # configurations alternate, round after round
+            for tree, api in configs:
+                rounds[(tree, api)].append(one_round(args.repos, latency, api == "graphql", tree))
         lines = {}
-        for api, rs in rounds.items():
-            lines[api] = {
+        for (tree, api), rs in rounds.items():
+            lines[(tree, api)] = line = {
                 "benchmark": "github_ingest",
+                "tree": str(tree),
                 "api": api,
                 "latency_ms": latency,
                 "repos": args.repos,
@@ -153,18 +165,28 @@ def main() -> None:
                 "states": sorted({r["state"] for r in rs}),
                 "digest": rs[-1]["digest"][:16],
             }
-            print(json.dumps(lines[api]), flush=True)
-        rest, gql = lines["rest"], lines["graphql"]
-        ratios = {
-            "benchmark": "github_ingest",
-            "latency_ms": latency,
-            "ratio": "rest/graphql",
-            "requests": round(rest["requests"] / gql["requests"], 2),
-            "wall_s": round(rest["wall_s"] / gql["wall_s"], 2),
-            "cpu_s": round(rest["cpu_s"] / gql["cpu_s"], 2) if gql["cpu_s"] else None,
-            "identical_rows": len({r["digest"] for rs in rounds.values() for r in rs}) == 1,
-        }
-        print(json.dumps(ratios), flush=True)
+            print(json.dumps(line), flush=True)
+        identical = len({r["digest"] for rs in rounds.values() for r in rs}) == 1
+        for tree in trees:
+            if {"rest", "graphql"} <= set(args.api):
+                print(json.dumps(_ratio(lines[(tree, "rest")], lines[(tree, "graphql")], "rest/graphql", identical)))
+        for tree in trees[1:]:
+            for api in args.api:
+                print(json.dumps(_ratio(lines[(tree, api)], lines[(trees[0], api)], f"{tree}/{trees[0]}", identical)))
+
+
+def _ratio(a: dict[str, Any], b: dict[str, Any], what: str, identical: bool) -> dict[str, Any]:
+    """``a`` over ``b``: requests, wall and CPU (above 1: ``b`` is that many times better)."""
+    return {
+        "benchmark": "github_ingest",
+        "latency_ms": a["latency_ms"],
+        "api": a["api"] if a["api"] == b["api"] else None,
+        "ratio": what,
+        "requests": round(a["requests"] / b["requests"], 2),
+        "wall_s": round(a["wall_s"] / b["wall_s"], 2),
+        "cpu_s": round(a["cpu_s"] / b["cpu_s"], 2) if b["cpu_s"] else None,
+        "identical_rows": identical,
+    }
 
 
 if __name__ == "__main__":
