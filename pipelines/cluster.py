@@ -36,9 +36,11 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-# A worker is sent only as many tasks as it has threads (Dask's default keeps 10 % more queued
-# on it): the rest wait on the scheduler in priority order, where a click's task overtakes a
-# backfill's (pipelines.runners.dask_priority) instead of queueing behind ones already sent.
+# Unrestricted tasks are sent to a worker only as many as it has threads (Dask's default keeps
+# 10 % more queued on it), the rest waiting on the scheduler in priority order. Tasks on local
+# workers all ask for resources (pipelines.slots), so they go to a worker at once and the worker
+# runs its backlog in priority order (pipelines.runners.dask_priority): a click's task overtakes
+# backfill tasks not yet started. The setting still governs workers without the resources.
 #
 # Dask's statistical profiler samples every worker thread every 10 ms and keeps an hour of
 # history: real CPU on a 2-core box and memory growing with the run (measured: the largest
