@@ -195,6 +195,23 @@ class Forge:
     def fail(self, *paths: str) -> None:
         self.sandbox.faults.fail_paths = list(paths)
 
+    def scheduled_task(self, stream: str = "repositories") -> tuple[int, int]:
+        """(run id, task id) of a new run of tenant ``acme`` with one SCHEDULED task of ``stream``:
+        what a Dask worker is handed (``execute_task``), without a driver."""
+        from sqlalchemy import select
+
+        from pipelines import create_run, set_task_state
+        from storage.models import State, TaskRun
+
+        with self.app.db.session() as s:
+            tenant = s.execute(select(Tenant).where(Tenant.slug == "acme")).scalar_one()
+            run, _ = create_run(s, tenant)
+            task = TaskRun(run_id=run.id, source_id=self.source_id, key="k", stream=stream, state="SCHEDULED")
+            s.add(task)
+            s.flush()
+            set_task_state(s, task, State.SCHEDULED)
+            return run.id, task.id
+
 
 @contextlib.contextmanager
 def running_forge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: Any) -> Iterator[Forge]:

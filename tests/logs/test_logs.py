@@ -20,8 +20,8 @@ from sqlalchemy import select
 from headwater.app import worker_config
 from headwater.logs import configure_logging, log_context, redact
 from headwater.settings import Settings
-from pipelines import create_run, execute_task, set_task_state
-from storage.models import Source, State, TaskRun, Tenant
+from pipelines import execute_task
+from storage.models import Source, TaskRun
 from tests.dashboard.fakes import TOKEN, Forge, refresh, running_forge
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,14 +87,7 @@ def test_every_line_is_json_with_run_and_task_ids(forge: Forge, json_stderr: io.
 def test_a_worker_task_alone_logs_its_ids(forge: Forge, json_stderr: io.StringIO) -> None:
     """What a Dask worker does: execute_task in a fresh thread, outside any driver context."""
     forge.fail("/orgs/")
-    with forge.app.db.session() as s:
-        tenant = s.execute(select(Tenant).where(Tenant.slug == "acme")).scalar_one()
-        run, _ = create_run(s, tenant)
-        task = TaskRun(run_id=run.id, source_id=forge.source_id, key="k", stream="repositories", state="SCHEDULED")
-        s.add(task)
-        s.flush()
-        set_task_state(s, task, State.SCHEDULED)
-        run_id, task_id = run.id, task.id
+    run_id, task_id = forge.scheduled_task()
     result: dict[str, Any] = {}
     worker = threading.Thread(target=lambda: result.update(execute_task(worker_config(forge.app), task_id)))
     worker.start()

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 from connectors.store import TaskStore
 from headwater.app import worker_config
-from pipelines import create_run, execute_task, set_task_state
+from pipelines import execute_task
 from pipelines.tasklogs import install, read
 from pipelines.worker import resources
-from storage.models import State, TaskRun, Tenant
 from tests.dashboard.fakes import Forge, running_forge
 
 
@@ -33,14 +32,7 @@ def forge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Forge]:
 
 def test_a_task_writes_its_start_and_its_end_and_its_batches(forge: Forge, monkeypatch: pytest.MonkeyPatch) -> None:
     install()
-    with forge.app.db.session() as s:
-        tenant = s.execute(select(Tenant).where(Tenant.slug == "acme")).scalar_one()
-        run, _ = create_run(s, tenant)
-        task = TaskRun(run_id=run.id, source_id=forge.source_id, key="k", stream="repositories", state="SCHEDULED")
-        s.add(task)
-        s.flush()
-        set_task_state(s, task, State.SCHEDULED)
-        run_id, task_id = run.id, task.id
+    run_id, task_id = forge.scheduled_task()
     cfg = worker_config(forge.app)
     writes: list[str] = []
 
