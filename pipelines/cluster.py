@@ -67,6 +67,10 @@ def prestart() -> None:
     from multiprocessing import forkserver
 
     os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")  # as connect() sets it
+    # What Dask's nanny sets just before spawning a worker (distributed.nanny.pre-spawn-environ):
+    # the C allocator reads it at process start, so a forked worker has it only if its server
+    # did (measured: a worker's peak at 100 repositories 186 -> 166 MB).
+    os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", "65536")
     # Ctrl-C is the command's to handle: the server and its workers inherit SIG_IGN.
     with _children_ignore_sigint():
         multiprocessing.get_context("forkserver").set_forkserver_preload(["pipelines.preload"])
