@@ -179,6 +179,7 @@ def _ratio(a: dict[str, Any], b: dict[str, Any], what: str, identical: bool) -> 
     """``a`` over ``b``: requests, wall and CPU (above 1: ``b`` is that many times better)."""
     return {
         "benchmark": "github_ingest",
+        "tree": a["tree"] if a["tree"] == b["tree"] else None,
         "latency_ms": a["latency_ms"],
         "api": a["api"] if a["api"] == b["api"] else None,
         "ratio": what,
