@@ -5,12 +5,10 @@ worker *processes* (one per core) with many *threads* each: every thread runs on
 asyncio loop, and each task keeps several requests in flight. See docs/architecture.md for
 the measurement behind the defaults.
 
-Workers are processes. ``processes=False`` (in-process threads, in-process transport) starts
-in ~0.1 s and closes in ~0.05 s instead of ~0.9-1.5 s and ~0.4 s plus the worker's own ~1 s
-of imports, and a 10-repository refresh ran faster that way (bench/rss.py: 5.2 s against
-11.8 s); but the driver and every task then share one interpreter lock and one core: the
-100-repository refresh took 272 s instead of 63 s and peaked at 696 MB instead of 379 MB. So
-it is only for callers that know their graph is small (tests of scheduling).
+Workers are processes unless ``processes=False``: threads of this process, with the in-process
+transport. Those start in ~0.1 s and close in ~0.05 s instead of ~0.4 s from the fork server,
+and on the embedded SQLite database they are the default (``Settings.local_dask_processes``:
+measured faster at 10, 20 and 100 repositories; docs/architecture.md "Start-up").
 
 Worker processes come from a *fork server* where the platform has one (Linux): a clean process
 that imports what tasks need once (``pipelines.preload``), then forks each worker ready to run:
@@ -85,7 +83,7 @@ def _start_method() -> str:
 
 def connect(address: str | None, *, workers: int = 2, threads: int = 16, processes: bool = True) -> Any:
     """A ``distributed.Client``: to ``address`` if given, else to a new LocalCluster (worker
-    processes unless ``processes=False``: threads of this process, for small graphs)."""
+    processes unless ``processes=False``: threads of this process)."""
     import dask
     from distributed import Client, LocalCluster
 

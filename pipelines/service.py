@@ -27,8 +27,9 @@ def dask_runner(
     workers: int = 2,
     threads: int = 16,
     no_workers_timeout_s: float = 60.0,
+    processes: bool = True,
 ) -> Iterator[TaskRunner]:
-    client = connect(address, workers=workers, threads=threads)
+    client = connect(address, workers=workers, threads=threads, processes=processes)
     try:
         yield DaskRunner(client, cfg, no_workers_timeout_s=no_workers_timeout_s)
     finally:
@@ -148,6 +149,7 @@ def execute_run(
     workers: int = 2,
     threads: int = 16,
     no_workers_timeout_s: float = 60.0,
+    processes: bool = True,
     recover_on_start: bool = True,
     on_finished: Callable[[int], None] | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
@@ -164,7 +166,12 @@ def execute_run(
     if serial:
         return drive(SerialRunner(cfg))
     with dask_runner(
-        cfg, dask_address, workers=workers, threads=threads, no_workers_timeout_s=no_workers_timeout_s
+        cfg,
+        dask_address,
+        workers=workers,
+        threads=threads,
+        no_workers_timeout_s=no_workers_timeout_s,
+        processes=processes,
     ) as r:
         return drive(r)
 

@@ -109,7 +109,10 @@ def demo_command(
                     src = _demo_source(app, t.id, kind, dict(options), dict(secrets))
                     expected[src.id] = dict(sandbox.truth().get("counts", {}))
             client = connect(
-                app.settings.dask_address, workers=app.settings.local_dask_workers, threads=app.settings.dask_threads
+                app.settings.dask_address,
+                workers=app.settings.local_dask_workers,
+                threads=app.settings.dask_threads,
+                processes=app.settings.local_dask_processes,
             )
             phases: dict[str, list[int]] = {}
             timings: dict[str, float] = {}

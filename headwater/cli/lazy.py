@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,12 +31,23 @@ class LazyCommand:
     local_workers: Callable[[list[str]], bool] | None = None
 
 
+def _worker_processes(env: Mapping[str, str]) -> bool:
+    """``Settings.local_dask_processes`` from the environment alone (Settings would import pydantic
+    before the fork server could start); tests/cli/test_lazy_commands.py keeps the two equal."""
+    chosen = env.get("HEADWATER_DASK_PROCESSES", "").strip().lower()
+    if chosen:
+        return chosen in ("1", "true", "yes", "on")
+    return not env.get("HEADWATER_DATABASE_URL", "sqlite").startswith("sqlite")
+
+
 def _prestart_workers(c: LazyCommand, args: list[str]) -> None:
-    # Only when no remote scheduler or broker is configured (settings come from the environment).
+    # Only when workers will be local processes (settings come from the environment).
     if c.local_workers is None or not c.local_workers(args):
         return
     if os.environ.get("HEADWATER_DASK_ADDRESS") or os.environ.get("HEADWATER_BROKER_URL"):
         return
+    if not _worker_processes(os.environ):
+        return  # workers are threads of this process: no fork server
     from pipelines.cluster import prestart
 
     prestart()

@@ -66,7 +66,12 @@ class RunExecutor:
                 close(self._client)
                 self._client = None
             if self._client is None:
-                self._client = connect(s.dask_address, workers=s.local_dask_workers, threads=s.dask_threads)
+                self._client = connect(
+                    s.dask_address,
+                    workers=s.local_dask_workers,
+                    threads=s.dask_threads,
+                    processes=s.local_dask_processes,
+                )
             return self._client
 
     def execute(self, run_id: int) -> str:

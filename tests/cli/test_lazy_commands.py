@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import typer.main
 from typer.testing import CliRunner
 
@@ -44,3 +45,27 @@ def test_a_lazy_command_runs_and_shows_its_own_help() -> None:
     assert "token" in out.stdout and "add" in out.stdout
     out = CliRunner().invoke(app, ["source", "--help"], catch_exceptions=False)
     assert "reset" in out.stdout and "disable" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"HEADWATER_DATABASE_URL": "postgresql+psycopg://u@h/db"},
+        {"HEADWATER_DATABASE_URL": "sqlite:////tmp/x.db"},
+        {"HEADWATER_DASK_PROCESSES": "true"},
+        {"HEADWATER_DASK_PROCESSES": "false", "HEADWATER_DATABASE_URL": "postgresql+psycopg://u@h/db"},
+        {"HEADWATER_DASK_PROCESSES": "0"},
+    ],
+)
+def test_the_fork_server_is_started_exactly_when_workers_will_be_processes(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.cli.lazy import _worker_processes
+    from headwater.settings import Settings
+
+    for var in ("HEADWATER_DATABASE_URL", "HEADWATER_DASK_PROCESSES"):
+        monkeypatch.delenv(var, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert _worker_processes(env) == Settings().local_dask_processes

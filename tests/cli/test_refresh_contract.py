@@ -74,3 +74,23 @@ def test_failed_refresh_exits_nonzero_and_retry_completes(cli: Invoke, github: t
     assert {t["key"] for t in retried["tasks"]} == redone
     prs = as_json(cli("records", "acme", "pull_request", "--json"))
     assert len(prs) == sandbox.truth()["counts"]["pull_request"]
+
+
+def test_local_workers_are_threads_on_sqlite_and_processes_when_asked(
+    cli: Invoke, github: tuple[Sandbox, RunningServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the embedded database the local cluster's workers are threads of the refreshing process
+    (no worker start); HEADWATER_DASK_PROCESSES=true makes them processes. The same rows load."""
+    import os
+    import socket
+
+    sandbox, server = github
+    add_github(cli, sandbox, server)
+    here = f"{socket.gethostname()}:{os.getpid()}"
+    doc: dict[str, Any] = as_json(cli("refresh", "acme", "--full", "--wait", "--json"))
+    assert doc["state"] == "COMPLETED" and {t["worker"] for t in doc["tasks"]} == {here}
+    monkeypatch.setenv("HEADWATER_DASK_PROCESSES", "true")
+    doc = as_json(cli("refresh", "acme", "--full", "--wait", "--json"))
+    assert doc["state"] == "COMPLETED" and here not in {t["worker"] for t in doc["tasks"]}
+    prs = as_json(cli("records", "acme", "pull_request", "--json"))
+    assert len(prs) == sandbox.truth()["counts"]["pull_request"]
