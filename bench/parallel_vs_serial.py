@@ -1,14 +1,15 @@
 """Parallel (Dask) vs serial refresh of one tenant against the GitHub sandbox, side by side.
 
-    python bench/parallel_vs_serial.py [--repos N] [--latency-ms L] [--executor processes|threads]
+    python bench/parallel_vs_serial.py [--repos N] [--latency-ms L] [--executor default|processes|threads]
                                        [--scale 1,10,50] [--json]
 
 Both modes run the same full refresh against identical sandboxes (same seed and size), each
 into a fresh embedded database: *serial* executes one task at a time with one request in
 flight (a classic one-job pipeline); *parallel* runs the task graph on a local Dask cluster.
 Reports wall time (and the run alone, without the local cluster's start: ``*_run_s``), requests served, records loaded, peak RSS, and whether both loaded
-identical data. ``--executor threads`` runs the parallel mode on an in-process local cluster
-(``connect(processes=False)``; its start and close are inside the timed wall).
+identical data. ``--executor`` picks the local cluster's workers: ``default`` what the settings
+choose (threads of this process on SQLite, processes on a server database), or ``processes`` /
+``threads`` (``HEADWATER_DASK_PROCESSES``); their start and close are inside the timed wall.
 ``--pg-admin-url postgresql+psycopg://postgres@127.0.0.1:5432/test`` puts each mode's data in a
 fresh PostgreSQL database (created, upgraded, dropped) instead of the embedded SQLite file,
 whose single writer serializes every task's bookkeeping. With --json the last line is one JSON
@@ -75,13 +76,10 @@ def one_mode(
     latency_ms: float,
     workers: int | None,
     threads: int,
-    executor: str = "processes",
+    executor: str = "default",
     pg_admin_url: str | None = None,
 ) -> dict[str, Any]:
-    from headwater.app import worker_config
     from headwater.dispatch import execute_inline
-    from pipelines import DaskRunner
-    from pipelines.cluster import close, connect
 
     # Tasks carry no key: the local cluster's worker processes read it from the environment.
     os.environ["HEADWATER_SECRET_KEY"] = BENCH_KEY
@@ -94,6 +92,7 @@ def one_mode(
             dask_threads=threads,
             dask_address=None,
             broker_url=None,
+            dask_processes={"default": None, "processes": True, "threads": False}[executor],
         )
         app = App.create(settings)
         sandbox = SandboxProcess("github", seed=7, latency_ms=latency_ms, repos=repos)
@@ -104,15 +103,7 @@ def one_mode(
                 add_source(s, app.vault, tenant, "github", options, secrets)
             run, _ = request_run(app.db, tenant, full=True)
             started = time.perf_counter()
-            if mode == "parallel" and executor == "threads":
-                client = connect(None, workers=1, threads=threads, processes=False)
-                try:
-                    runner = DaskRunner(client, worker_config(app))
-                    state = execute_inline(app, run.id, runner=runner)
-                finally:
-                    close(client)
-            else:
-                state = execute_inline(app, run.id, serial=(mode == "serial"))
+            state = execute_inline(app, run.id, serial=(mode == "serial"))
             wall = time.perf_counter() - started
             with app.db.session() as s:
                 doc = run_document(s, run.id)
@@ -150,9 +141,9 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=32)
     p.add_argument(
         "--executor",
-        choices=("processes", "threads"),
-        default="processes",
-        help="Parallel mode's local cluster: worker processes (as refresh starts) or in-process threads.",
+        choices=("default", "processes", "threads"),
+        default="default",
+        help="Parallel mode's local cluster workers: the settings' choice, processes, or threads of this process.",
     )
     p.add_argument("--scale", default="", help="Also time parallel runs at these repository counts, e.g. 1,10,50.")
     p.add_argument("--pg-admin-url", default=None, help="Each mode in a fresh PostgreSQL database on this server.")
@@ -185,6 +176,9 @@ def main() -> None:
         "database": "postgresql" if args.pg_admin_url else "sqlite",
         "threads_per_worker": args.threads,
         "executor": args.executor,
+        "processes": Settings(dask_processes=None, database_url=args.pg_admin_url).local_dask_processes
+        if args.executor == "default"
+        else args.executor == "processes",
     }
     if args.scale:
         result["scale"] = []
