@@ -176,7 +176,7 @@ def main() -> None:
         "database": "postgresql" if args.pg_admin_url else "sqlite",
         "threads_per_worker": args.threads,
         "executor": args.executor,
-        "processes": Settings(dask_processes=None, database_url=args.pg_admin_url).local_dask_processes
+        "processes": Settings(dask_processes=None, database_url=args.pg_admin_url).local_dask_processes()
         if args.executor == "default"
         else args.executor == "processes",
     }

@@ -271,7 +271,7 @@ def execute_inline(
             workers=s.local_dask_workers,
             threads=s.dask_threads,
             no_workers_timeout_s=s.dask_no_workers_timeout_s,
-            processes=s.local_dask_processes,
+            processes=s.local_dask_processes(),
             on_progress=on_progress,
             on_finished=on_finished,
         )

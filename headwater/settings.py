@@ -22,8 +22,8 @@ class Settings(BaseSettings):
     dask_address: str | None = None
     dask_workers: int | None = None  # local cluster processes; None: 1 on SQLite, one per core otherwise
     dask_threads: int = 32
-    # Local cluster workers as processes (true) or as threads of this process (false); None: threads
-    # on the embedded SQLite database, processes on a server database (local_dask_processes).
+    # Local cluster workers as processes (true) or as threads of this process (false); None: the
+    # choice of local_dask_processes (threads for a command's run on SQLite, else processes).
     dask_processes: bool | None = None
     broker_url: str | None = None
     # Seconds before Redis re-delivers a message whose worker died without acking it; keep it
@@ -69,16 +69,17 @@ class Settings(BaseSettings):
             return self.dask_workers
         return 1 if self.is_embedded_db else max(1, os.cpu_count() or 1)
 
-    @property
-    def local_dask_processes(self) -> bool:
-        """Whether a local cluster's workers are processes. On SQLite, threads of this process
-        (measured, bench/parallel_vs_serial.py: 20 repos at 100 ms 2.55 s against 3.77 s, 100 repos
+    def local_dask_processes(self, *, long_lived: bool = False) -> bool:
+        """Whether a local cluster's workers are processes. For a run executed by a command
+        (`refresh --wait`, `run retry --wait`, `demo`) on SQLite: threads of that process
+        (measured, bench/parallel_vs_serial.py: 20 repos at 100 ms 2.6 s against 3.8 s, 100 repos
         at 0 ms 12.1 s against 12.3 s; a 10-repo refresh --wait 2.45 s against 2.65 s): its single
         writer keeps one process's worth of tasks busy anyway, and threads need no worker start.
-        On PostgreSQL each core gets a worker process."""
+        A ``long_lived`` process (`serve`, `worker`) pays the start once and keeps its own loop
+        for requests and drivers: processes; so does every cluster on a server database."""
         if self.dask_processes is not None:
             return self.dask_processes
-        return not self.is_embedded_db
+        return long_lived or not self.is_embedded_db
 
     @property
     def resolved_redis_url(self) -> str | None:

@@ -112,7 +112,7 @@ def demo_command(
                 app.settings.dask_address,
                 workers=app.settings.local_dask_workers,
                 threads=app.settings.dask_threads,
-                processes=app.settings.local_dask_processes,
+                processes=app.settings.local_dask_processes(),
             )
             phases: dict[str, list[int]] = {}
             timings: dict[str, float] = {}

@@ -70,7 +70,7 @@ class RunExecutor:
                     s.dask_address,
                     workers=s.local_dask_workers,
                     threads=s.dask_threads,
-                    processes=s.local_dask_processes,
+                    processes=s.local_dask_processes(long_lived=True),
                 )
             return self._client
 

@@ -68,4 +68,4 @@ def test_the_fork_server_is_started_exactly_when_workers_will_be_processes(
         monkeypatch.delenv(var, raising=False)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    assert _worker_processes(env) == Settings().local_dask_processes
+    assert _worker_processes(env) == Settings().local_dask_processes()
