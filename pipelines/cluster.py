@@ -96,30 +96,22 @@ def connect(address: str | None, *, workers: int = 2, threads: int = 16, process
     resources = worker_resources(threads)  # threads kept for clicks (pipelines.slots)
     # Spawned workers inherit this through the environment (LOCAL_SCHEDULER: why).
     os.environ.setdefault("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False")
-    if not processes:
-        with dask.config.set(LOCAL_SCHEDULER):
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=threads,
-                processes=False,
-                dashboard_address=None,
-                silence_logs=logging.WARNING,
-                resources=resources,
-            )
-        return Client(cluster)
-    local = {**LOCAL_SCHEDULER, "distributed.worker.multiprocessing-method": _start_method()}
-    with _children_ignore_sigint(), warnings.catch_warnings(), dask.config.set(local):
+    config: dict[str, Any] = dict(LOCAL_SCHEDULER)
+    spawn: dict[str, Any] = {}  # what only worker processes take
+    if processes:
+        config["distributed.worker.multiprocessing-method"] = _start_method()
+        spawn = {"host": "127.0.0.1", "env": _worker_env()}
+    with _children_ignore_sigint(), warnings.catch_warnings(), dask.config.set(config):
         # Its scheduler's HTTP server moves off 8787 when another cluster holds it: not news.
         warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=threads,
-            processes=True,
+            processes=processes,
             dashboard_address=None,
             silence_logs=logging.WARNING,
-            host="127.0.0.1",
-            env=_worker_env(),
             resources=resources,
+            **spawn,
         )
     return Client(cluster)
 
