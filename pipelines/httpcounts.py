@@ -1,7 +1,8 @@
 """A task's HTTP counts (requests, retries, responses by status, rate-limit wait), on its row.
 
 They are the task's, not one attempt's: an attempt re-executing a task whose worker died starts
-from the counts the previous attempt left (:func:`earlier_counts`), so every request made for
+from the counts the previous attempt left (:data:`EARLIER_COUNTS`, read with the task at its
+start: :func:`counts_from`), so every request made for
 the task is counted once. While the task runs, its worker writes the running counts every poll
 (:func:`checkpoint`): a task whose worker dies and is later marked CRASHED keeps the last ones.
 
@@ -17,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from connectors.http.client import HttpStats
@@ -49,13 +50,6 @@ def counts_of(stats: HttpStats) -> dict[str, Any]:
 
 # The task_run columns a new attempt counts on from (selected with the task at its start).
 EARLIER_COUNTS = (TaskRun.requests, TaskRun.http_retries, TaskRun.http_statuses, TaskRun.rate_wait_s)
-
-
-def earlier_counts(db: Database, task_run_id: int) -> HttpStats:
-    """The counts earlier attempts of the task left on its row, to count on from."""
-    with db.read() as s:
-        row = s.execute(select(*EARLIER_COUNTS).where(TaskRun.id == task_run_id)).first()
-    return HttpStats() if row is None else counts_from(row)
 
 
 def counts_from(row: Any) -> HttpStats:

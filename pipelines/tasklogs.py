@@ -3,7 +3,8 @@
 A :class:`TaskLogHandler` on the root logger (installed by the composition root's logging set-up,
 with its redaction) keeps, per task id of the log context, the last ``per_task`` records at INFO
 and above in memory; :func:`captured` writes one task's lines in a single INSERT when the task
-ends (inside the task's own last transaction: ``TaskLogs.keep``), so logging inside the task costs a deque append and no database round trip.
+ends (inside the task's own last transaction: ``TaskLogs.keep``), so logging inside the task
+costs a deque append and no database round trip.
 """
 
 from __future__ import annotations

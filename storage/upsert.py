@@ -85,7 +85,7 @@ def _upsert_statement(entity: str, columns: tuple[str, ...], dialect: str) -> An
     unknown = [c for c in columns if c not in table.c]
     if unknown:
         raise ValueError(f"{entity}: unknown column(s) {unknown}")
-    stmt = dialect_insert(dialect)(table)
+    stmt = _dialect_insert(dialect)(table)
     excluded = stmt.excluded
     updates: dict[str, Any] = {c: excluded[c] for c in columns if c not in (*KEY_COLUMNS, "id", "deleted_at")}
     updates["deleted_at"] = case(
@@ -107,7 +107,7 @@ def _upsert_statement(entity: str, columns: tuple[str, ...], dialect: str) -> An
     return stmt.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=updates, where=not_older)
 
 
-def dialect_insert(dialect: str) -> Any:
+def _dialect_insert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
@@ -115,7 +115,7 @@ def dialect_insert(dialect: str) -> Any:
 def merge_statement(model: Any, dialect: str, keys: tuple[str, ...], updates: tuple[str, ...]) -> Any:
     """INSERT … ON CONFLICT (``keys``) DO UPDATE SET ``updates`` of ``model``, built once; executed
     with the rows as parameters."""
-    stmt = dialect_insert(dialect)(model)
+    stmt = _dialect_insert(dialect)(model)
     return stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in updates})
 
 
