@@ -2,9 +2,9 @@
 
 They are the task's, not one attempt's: an attempt re-executing a task whose worker died starts
 from the counts the previous attempt left (:data:`EARLIER_COUNTS`, read with the task at its
-start: :func:`counts_from`), so every request made for
-the task is counted once. While the task runs, its worker writes the running counts every poll
-(:func:`checkpoint`): a task whose worker dies and is later marked CRASHED keeps the last ones.
+start: :func:`counts_from`), so every request made for the task is counted once. While the task
+runs, its worker writes the running counts every poll (:func:`checkpoint`): a task whose worker
+dies and is later marked CRASHED keeps the last ones.
 
 The writes never lower what a row says (which keeps the counters of ``/metrics`` from going
 down): they touch a task still running, or one ended under its worker (cancelled, or crashed by
