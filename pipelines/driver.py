@@ -35,6 +35,7 @@ from pipelines.logcontext import log_context
 from pipelines.runners import TaskRunner
 from pipelines.state import (
     RETRYABLE,
+    RUN_LOCK,
     IllegalTransition,
     set_run_state,
     set_task_state,
@@ -96,7 +97,7 @@ class Driver:
         with self.db.session() as s:
             # The row lock serializes two deliveries of the same run (PostgreSQL; SQLite
             # serializes writers anyway).
-            run = s.get(Run, run_id, with_for_update=True)
+            run = s.get(Run, run_id, with_for_update=RUN_LOCK)
             if run is None:
                 raise LookupError(f"run {run_id} does not exist")
             if State(run.state) in TERMINAL_STATES:
@@ -297,14 +298,20 @@ class Driver:
         if not cancel and not ready:
             return
 
+        # In id order, as a cancel of the run locks them (PostgreSQL never deadlocks the two).
+        moves = sorted(
+            [
+                (graph.tasks[key], State.CANCELLED, f"skipped: upstream task {upstream} did not complete")
+                for key, upstream in cancel
+            ]
+            + [(graph.tasks[key], State.PENDING, None) for key in ready],
+            key=lambda move: move[0],
+        )
+
         def write() -> None:
             with self.db.session() as s:
-                for key, upstream in cancel:
-                    transition_task(
-                        s, graph.tasks[key], State.CANCELLED, f"skipped: upstream task {upstream} did not complete"
-                    )
-                for key in ready:
-                    transition_task(s, graph.tasks[key], State.PENDING)
+                for task_id, state, message in moves:
+                    transition_task(s, task_id, state, message)
 
         self.db.retrying(write, what="task transitions")
         for key, _ in cancel:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from pipelines.cluster import close, connect
 from pipelines.driver import Driver
 from pipelines.runners import DaskRunner, SerialRunner, TaskRunner
-from pipelines.state import QUEUED, RETRYABLE, IllegalTransition, cancel_run, create_run
+from pipelines.state import QUEUED, RETRYABLE, RUN_LOCK, IllegalTransition, cancel_run, create_run
 from pipelines.worker import WorkerConfig
 from storage import Database
 from storage.models import TERMINAL_STATES, Run, State, TaskRun, Tenant, Trigger
@@ -100,7 +100,7 @@ def request_retry(db: Database, run_id: int, requested_by: str | None = None) ->
 def cancel(db: Database, run_id: int, *, by: str, reason: str | None = None) -> Run:
     """Cancel a waiting or running run (:func:`pipelines.state.cancel_run`); refused when finished."""
     with db.session() as s:
-        run = s.get(Run, run_id, with_for_update=True)
+        run = s.get(Run, run_id, with_for_update=RUN_LOCK)
         if run is None:
             raise LookupError(f"run {run_id} does not exist")
         if not cancel_run(s, run, by=by, reason=reason):

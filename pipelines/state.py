@@ -33,6 +33,12 @@ QUEUED = frozenset({State.SCHEDULED, State.PENDING})
 RUNNING = frozenset({State.RUNNING, State.RETRYING})
 RETRYABLE = frozenset({State.FAILED, State.CRASHED, State.CANCELLED})
 
+# How a run's row is locked (``session.get(Run, id, with_for_update=RUN_LOCK)``): FOR NO KEY
+# UPDATE on PostgreSQL. FOR UPDATE would also block the KEY SHARE lock that every insert of a
+# row pointing at the run takes (a task's log lines, the run's history): a task ending while
+# its run is cancelled then deadlocks with the cancel (tests/pipelines/test_cancel_locks.py).
+RUN_LOCK: dict[str, Any] = {"key_share": True}
+
 
 class IllegalTransition(RuntimeError):
     pass
@@ -239,7 +245,9 @@ def crash_unfinished_tasks(session: Session, run_id: int, message: str) -> int:
 def finish_unfinished_tasks(session: Session, run_id: int, state: State, message: str, **fields: Any) -> int:
     """Every task of the run not yet terminal moves to ``state`` (a terminal one)."""
     ids = session.execute(
-        select(TaskRun.id).where(TaskRun.run_id == run_id, TaskRun.state.not_in([str(s) for s in TERMINAL_STATES]))
+        select(TaskRun.id)
+        .where(TaskRun.run_id == run_id, TaskRun.state.not_in([str(s) for s in TERMINAL_STATES]))
+        .order_by(TaskRun.id)  # rows locked in id order, as the driver's transitions lock them
     ).scalars()
     return sum(transition_task(session, tid, state, message, **fields) for tid in list(ids))
 

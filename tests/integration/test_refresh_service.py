@@ -213,7 +213,8 @@ def test_ctrl_c_and_cancel_stop_runs_on_the_queue_and_lose_nothing(deployment: D
         # Cancel through the API while the worker drives the run.
         again = c.post("/api/tenants/acme/refresh").json()["run_id"]
         wait_until(lambda: running_midway() == again, 60, "the second run to be midway", dep.procs)
-        assert c.post(f"/api/runs/{again}/cancel", json={"reason": "operator"}).status_code == 200
+        cancelled = c.post(f"/api/runs/{again}/cancel", json={"reason": "operator"})
+        assert cancelled.status_code == 200, f"{cancelled.text}\n{dep.diagnostics()}"
         wait_until(lambda: settled(again), 10, "the second run to be cancelled", dep.procs)
 
         # The worker is free again, and the next refresh loads exactly the truth.
