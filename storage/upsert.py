@@ -6,7 +6,12 @@ Rules, enforced in SQL so that concurrent writers cannot race them:
 * an older payload never overwrites a newer one: the update applies only when the
   incoming provider ``updated_at`` is not older than the stored one;
 * a tombstoned row is not resurrected by accident: ``deleted_at`` is kept unless the
-  incoming payload was updated after the tombstone (the record really came back).
+  incoming payload was updated after the tombstone (the record really came back);
+* a row equal to the live one stored is not written again (its ``ingested_at`` says when it
+  last changed): on PostgreSQL an ``ON CONFLICT DO UPDATE`` locks the row even when it
+  changes nothing, and every task of a run writes the same people and commits, so each
+  task's batch waited for the others' transactions to commit (bench/parallel_vs_serial.py
+  with ``--pg-admin-url``).
 """
 
 from __future__ import annotations
@@ -48,33 +53,58 @@ def upsert_rows(session: Session, entity: str, rows: Sequence[dict[str, Any]]) -
         if prev is not None and _older(row.get("updated_at"), prev.get("updated_at")):
             continue
         by_key[key] = {**row, "ingested_at": now}
+    unchanged = _unchanged(session, entity, by_key)
     # Rows are written per column set: a row that lacks a column (a person known only by login
     # from a PR) never erases what a richer row (the member listing) stored there.
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for v in by_key.values():
-        groups.setdefault(tuple(sorted(v)), []).append(v)
+    for key, v in by_key.items():
+        if key not in unchanged:
+            groups.setdefault(tuple(sorted(v)), []).append(v)
     dialect = session.get_bind().dialect.name
-    written = 0
     # One global order (column set, then key): concurrent batches that share rows (the same
     # people in two tasks) lock them in the same order, so PostgreSQL never deadlocks them.
     for columns in sorted(groups):
         values = sorted(groups[columns], key=lambda v: tuple(str(v[c]) for c in KEY_COLUMNS))
-        written += _upsert_group(session, entity, columns, values, dialect)
-    return written
+        _upsert_group(session, entity, columns, values, dialect)
+    return len(by_key)
+
+
+def _unchanged(session: Session, entity: str, by_key: dict[tuple[Any, ...], dict[str, Any]]) -> set[tuple[Any, ...]]:
+    """The keys whose live stored row already holds every incoming value (read without a lock:
+    a row changed meanwhile by another writer is one that writer ordered after this batch)."""
+    table = model_for(entity).__table__  # type: ignore[attr-defined]
+    compared = sorted({c for v in by_key.values() for c in v} - {*KEY_COLUMNS, "ingested_at"})
+    _known_columns(entity, table, compared)
+    scopes: dict[tuple[Any, Any], list[str]] = {}
+    for tenant_id, source_id, external_id in by_key:
+        scopes.setdefault((tenant_id, source_id), []).append(external_id)
+    same: set[tuple[Any, ...]] = set()
+    for (tenant_id, source_id), ids in scopes.items():
+        for start in range(0, len(ids), BATCH_ROWS):
+            stored = session.execute(
+                select(table.c.external_id, *(table.c[c] for c in compared)).where(
+                    table.c.tenant_id == tenant_id,
+                    table.c.source_id == source_id,
+                    table.c.deleted_at.is_(None),
+                    table.c.external_id.in_(ids[start : start + BATCH_ROWS]),
+                )
+            )
+            for row in stored:
+                key = (tenant_id, source_id, row[0])
+                incoming = by_key[key]
+                if all(incoming[c] == row[i] for i, c in enumerate(compared, 1) if c in incoming):
+                    same.add(key)
+    return same
 
 
 def _upsert_group(
     session: Session, entity: str, columns: tuple[str, ...], values: list[dict[str, Any]], dialect: str
-) -> int:
+) -> None:
     stmt = _upsert_statement(entity, columns, dialect)
     # executemany: the statement is compiled once (and cached by SQLAlchemy), rows are bound by
     # the driver; a multi-VALUES statement would be recompiled for every batch.
-    written = 0
     for start in range(0, len(values), BATCH_ROWS):
-        chunk = values[start : start + BATCH_ROWS]
-        session.execute(stmt, chunk)
-        written += len(chunk)
-    return written
+        session.execute(stmt, values[start : start + BATCH_ROWS])
 
 
 @functools.lru_cache(maxsize=1024)
@@ -82,9 +112,7 @@ def _upsert_statement(entity: str, columns: tuple[str, ...], dialect: str) -> An
     """The INSERT … ON CONFLICT of one entity kind and column set, built once: building it (its
     ``excluded`` namespace and a dozen clause elements) cost more than executing it for a page."""
     table = model_for(entity).__table__  # type: ignore[attr-defined]
-    unknown = [c for c in columns if c not in table.c]
-    if unknown:
-        raise ValueError(f"{entity}: unknown column(s) {unknown}")
+    _known_columns(entity, table, columns)
     stmt = _dialect_insert(dialect)(table)
     excluded = stmt.excluded
     updates: dict[str, Any] = {c: excluded[c] for c in columns if c not in (*KEY_COLUMNS, "id", "deleted_at")}
@@ -105,6 +133,12 @@ def _upsert_statement(entity: str, columns: tuple[str, ...], dialect: str) -> An
         excluded.updated_at >= table.c.updated_at,
     )
     return stmt.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=updates, where=not_older)
+
+
+def _known_columns(entity: str, table: Any, columns: Iterable[str]) -> None:
+    unknown = [c for c in columns if c not in table.c]
+    if unknown:
+        raise ValueError(f"{entity}: unknown column(s) {unknown}")
 
 
 def _dialect_insert(dialect: str) -> Any:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from storage import Database, tombstone, upgrade, upsert_rows
 from storage.migrate import downgrade
@@ -147,3 +147,49 @@ def test_revive_brings_back_only_named_tombstones(any_db: Database, ids: tuple[i
         assert revive(s, "pull_request", tenant_id=ids[0], source_id=ids[1], external_ids=["pr-1"]) == 1
     rows = prs(any_db)
     assert rows["pr-0"].deleted_at is not None and rows["pr-1"].deleted_at is None
+
+
+def ingested(db: Database) -> dict[str, datetime]:
+    with db.session() as s:
+        return dict(s.execute(select(PullRequest.external_id, PullRequest.ingested_at)).tuples().all())
+
+
+def test_a_row_equal_to_the_stored_one_is_not_written_again(any_db: Database, ids: tuple[int, int]) -> None:
+    upsert_rows_in(any_db, "pull_request", [pr(ids, n, title="a", updated=T0, extra={"x": [1]}) for n in range(3)])
+    first = ingested(any_db)
+    again = [pr(ids, n, title="a", updated=T0, extra={"x": [1]}) for n in range(3)]
+    again[1]["title"] = "changed"
+    assert upsert_rows_in(any_db, "pull_request", again) == 3  # every row is loaded, changed or not
+    second = ingested(any_db)
+    assert second["pr-0"] == first["pr-0"] and second["pr-2"] == first["pr-2"]
+    assert second["pr-1"] > first["pr-1"]
+    assert prs(any_db)["pr-1"].title == "changed"
+
+
+def test_a_tombstoned_row_is_still_compared_with_the_tombstone_rule(any_db: Database, ids: tuple[int, int]) -> None:
+    came_back = datetime.now(UTC) + timedelta(hours=1)
+    upsert_rows_in(any_db, "pull_request", [pr(ids, 1, title="a", updated=came_back)])
+    with any_db.session() as s:
+        tombstone(s, "pull_request", tenant_id=ids[0], source_id=ids[1], external_ids=["pr-1"])
+    # The same values again: not skipped as unchanged, so the tombstone rule revives it.
+    upsert_rows_in(any_db, "pull_request", [pr(ids, 1, title="a", updated=came_back)])
+    assert prs(any_db)["pr-1"].deleted_at is None
+
+
+def test_an_unchanged_row_takes_no_lock_on_postgresql(pg_db: Database) -> None:
+    """Every task of a run writes the same people: with ON CONFLICT DO UPDATE alone, a second
+    transaction writing an unchanged person waited for the first one's commit."""
+    with pg_db.session() as s:
+        t = Tenant(slug="acme", name="Acme")
+        s.add(t)
+        s.flush()
+        src = Source(tenant_id=t.id, kind="github", options={})
+        s.add(src)
+        s.flush()
+        person = {"tenant_id": t.id, "source_id": src.id, "external_id": "u1", "login": "ada"}
+    upsert_rows_in(pg_db, "person", [person])
+    with pg_db.session() as holder:
+        upsert_rows(holder, "person", [person])  # a task's batch, not committed yet
+        with pg_db.session() as other:
+            other.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            assert upsert_rows(other, "person", [person]) == 1
