@@ -128,3 +128,18 @@ def make_runtime(sqlite_db: Database, vault: Vault) -> MakeRuntime:
             return runtime_for(source, vault)
 
     return make
+
+
+def tenant_and_source(db: Database, kind: str = "github") -> tuple[int, int]:
+    """The ids of a new tenant "acme" and one source of ``kind`` (no secrets): rows to hang
+    entities, runs and tasks on."""
+    from storage.models import Source, Tenant
+
+    with db.session() as s:
+        tenant = Tenant(slug="acme", name="Acme")
+        s.add(tenant)
+        s.flush()
+        source = Source(tenant_id=tenant.id, kind=kind, options={})
+        s.add(source)
+        s.flush()
+        return tenant.id, source.id

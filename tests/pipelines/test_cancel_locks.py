@@ -18,24 +18,20 @@ from sqlalchemy import func, insert, select, text
 from pipelines.service import cancel
 from pipelines.state import transition_task
 from storage import Database
-from storage.models import Run, Source, State, TaskLog, TaskRun, Tenant
+from storage.models import Run, State, TaskLog, TaskRun
+from tests.conftest import tenant_and_source
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _running_run(db: Database) -> tuple[int, list[int]]:
+    tenant_id, source_id = tenant_and_source(db)
     with db.session() as s:
-        tenant = Tenant(slug="acme", name="Acme")
-        s.add(tenant)
-        s.flush()
-        source = Source(tenant_id=tenant.id, kind="github", options={})
-        s.add(source)
-        s.flush()
-        run = Run(tenant_id=tenant.id, source_id=source.id, trigger="manual", state=State.RUNNING)
+        run = Run(tenant_id=tenant_id, source_id=source_id, trigger="manual", state=State.RUNNING)
         s.add(run)
         s.flush()
         tasks = [
-            TaskRun(run_id=run.id, source_id=source.id, key=f"t{i}", stream="commits", state=State.RUNNING)
+            TaskRun(run_id=run.id, source_id=source_id, key=f"t{i}", stream="commits", state=State.RUNNING)
             for i in range(2)
         ]
         s.add_all(tasks)

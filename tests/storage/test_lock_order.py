@@ -19,20 +19,14 @@ from sqlalchemy import event, func, select
 from connectors.store import Batch, TaskStore
 from connectors.streams import Row
 from storage import Database
-from storage.models import Commit, Person, Source, Tenant
+from storage.models import Commit, Person
+from tests.conftest import tenant_and_source
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_batches_sharing_rows_lock_them_in_one_order(pg_db: Database) -> None:
-    with pg_db.session() as s:
-        tenant = Tenant(slug="acme", name="Acme")
-        s.add(tenant)
-        s.flush()
-        source = Source(tenant_id=tenant.id, kind="github", options={})
-        s.add(source)
-        s.flush()
-        ids = tenant.id, source.id
+    ids = tenant_and_source(pg_db)
     person = Row("person", {"external_id": "u1", "login": "ada", "updated_at": T0})
     commit = Row("commit", {"external_id": "r1:abc", "repository_external_id": "r1", "sha": "abc", "authored_at": T0})
     batches = {"commits": Batch(rows=[commit, person]), "members": Batch(rows=[person, commit])}

@@ -11,21 +11,15 @@ from sqlalchemy import func, inspect, select, text
 
 from storage import Database, tombstone, upgrade, upsert_rows
 from storage.migrate import downgrade
-from storage.models import Base, Person, PullRequest, Source, Tenant
+from storage.models import Base, Person, PullRequest
+from tests.conftest import tenant_and_source
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
 def ids(any_db: Database) -> tuple[int, int]:
-    with any_db.session() as s:
-        t = Tenant(slug="acme", name="Acme")
-        s.add(t)
-        s.flush()
-        src = Source(tenant_id=t.id, kind="github", options={})
-        s.add(src)
-        s.flush()
-        return t.id, src.id
+    return tenant_and_source(any_db)
 
 
 def pr(ids: tuple[int, int], n: int, *, title: str, updated: datetime, **kw: object) -> dict[str, object]:
@@ -179,14 +173,8 @@ def test_a_tombstoned_row_is_still_compared_with_the_tombstone_rule(any_db: Data
 def test_an_unchanged_row_takes_no_lock_on_postgresql(pg_db: Database) -> None:
     """Every task of a run writes the same people: with ON CONFLICT DO UPDATE alone, a second
     transaction writing an unchanged person waited for the first one's commit."""
-    with pg_db.session() as s:
-        t = Tenant(slug="acme", name="Acme")
-        s.add(t)
-        s.flush()
-        src = Source(tenant_id=t.id, kind="github", options={})
-        s.add(src)
-        s.flush()
-        person = {"tenant_id": t.id, "source_id": src.id, "external_id": "u1", "login": "ada"}
+    tenant_id, source_id = tenant_and_source(pg_db)
+    person = {"tenant_id": tenant_id, "source_id": source_id, "external_id": "u1", "login": "ada"}
     upsert_rows_in(pg_db, "person", [person])
     with pg_db.session() as holder:
         upsert_rows(holder, "person", [person])  # a task's batch, not committed yet
