@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -72,29 +72,35 @@ def upsert_rows(session: Session, entity: str, rows: Sequence[dict[str, Any]]) -
 def _unchanged(session: Session, entity: str, by_key: dict[tuple[Any, ...], dict[str, Any]]) -> set[tuple[Any, ...]]:
     """The keys whose live stored row already holds every incoming value (read without a lock:
     a row changed meanwhile by another writer is one that writer ordered after this batch)."""
-    table = model_for(entity).__table__  # type: ignore[attr-defined]
-    compared = sorted({c for v in by_key.values() for c in v} - {*KEY_COLUMNS, "ingested_at"})
-    _known_columns(entity, table, compared)
+    compared = tuple(sorted({c for v in by_key.values() for c in v} - {*KEY_COLUMNS, "ingested_at"}))
+    stmt = _stored_statement(entity, compared)
     scopes: dict[tuple[Any, Any], list[str]] = {}
     for tenant_id, source_id, external_id in by_key:
         scopes.setdefault((tenant_id, source_id), []).append(external_id)
     same: set[tuple[Any, ...]] = set()
     for (tenant_id, source_id), ids in scopes.items():
         for start in range(0, len(ids), BATCH_ROWS):
-            stored = session.execute(
-                select(table.c.external_id, *(table.c[c] for c in compared)).where(
-                    table.c.tenant_id == tenant_id,
-                    table.c.source_id == source_id,
-                    table.c.deleted_at.is_(None),
-                    table.c.external_id.in_(ids[start : start + BATCH_ROWS]),
-                )
-            )
-            for row in stored:
+            params = {"p_tenant": tenant_id, "p_source": source_id, "p_ids": ids[start : start + BATCH_ROWS]}
+            for row in session.execute(stmt, params):
                 key = (tenant_id, source_id, row[0])
                 incoming = by_key[key]
                 if all(incoming[c] == row[i] for i, c in enumerate(compared, 1) if c in incoming):
                     same.add(key)
     return same
+
+
+@functools.lru_cache(maxsize=1024)
+def _stored_statement(entity: str, compared: tuple[str, ...]) -> Any:
+    """The SELECT of the live stored rows that :func:`_unchanged` compares, built once (a batch
+    of every task runs it)."""
+    table = model_for(entity).__table__  # type: ignore[attr-defined]
+    _known_columns(entity, table, compared)
+    return select(table.c.external_id, *(table.c[c] for c in compared)).where(
+        table.c.tenant_id == bindparam("p_tenant"),
+        table.c.source_id == bindparam("p_source"),
+        table.c.deleted_at.is_(None),
+        table.c.external_id.in_(bindparam("p_ids", expanding=True)),
+    )
 
 
 def _upsert_group(
